@@ -1,0 +1,41 @@
+//! The icon set: 24×24 stroke icons drawn inline, decorative (`aria-hidden`): every icon
+//! stands beside a text label.
+
+use leptos::prelude::*;
+
+/// Names of the icons a module may declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IconName {
+    Dashboard,
+    Users,
+    Carrier,
+    Home,
+}
+
+impl IconName {
+    fn path(self) -> &'static str {
+        match self {
+            IconName::Dashboard => "M3 3h8v10H3zM13 3h8v6h-8zM13 11h8v10h-8zM3 15h8v6H3z",
+            IconName::Users => "M16 19v-1a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v1M9 10a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM22 19v-1a4 4 0 0 0-3-3.9M16 3.1a3.5 3.5 0 0 1 0 6.8",
+            IconName::Carrier => "M3 21V8l9-5 9 5v13M9 21v-6h6v6M3 21h18",
+            IconName::Home => "M3 11l9-8 9 8M5 10v11h14V10",
+        }
+    }
+}
+
+/// An inline SVG icon, hidden from screen readers.
+/// ```ignore
+/// <Icon name=IconName::Users/>
+/// ```
+#[component]
+pub fn Icon(
+    /// Which icon.
+    name: IconName,
+) -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"
+            fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">
+            <path d=name.path()/>
+        </svg>
+    }
+}

@@ -1,0 +1,17 @@
+//! DIDTron's pure logic: no I/O, no clock, no database. Everything here builds for the
+//! server and for `wasm32-unknown-unknown`, so the browser validates forms with the same
+//! code the server runs.
+//!
+//! Modules:
+//! - [`identity`]: user roles, e-mail addresses, password policy, the sign-in `next` rule;
+//! - [`validation`]: the field-error shape every form and server function shares;
+//! - [`money`]: exact micro-unit amounts and currency codes;
+//! - [`rating`]: the rating engine (prefix trie, rate decks, billing increments, costs).
+
+pub mod identity;
+pub mod money;
+pub mod rating;
+pub mod validation;
+
+pub use identity::{safe_next_path, EmailAddress, Password, Role};
+pub use validation::{FieldError, FieldErrors};

@@ -1,0 +1,40 @@
+//! DIDTron's schema, as forward-only migrations that run on SQLite and PostgreSQL.
+//!
+//! One file per change, named `mYYYYMMDD_NNNNNN_<module>.rs` after the module it serves
+//! (see DESIGN.md: one module, one name in every layer). Every table has `created_at` and
+//! `updated_at` (UTC, written by the server, never by the client).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_carriers;
+mod m20261121_000002_users;
+mod m20261121_000003_sessions;
+
+/// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_carriers::Migration),
+            Box::new(m20261121_000002_users::Migration),
+            Box::new(m20261121_000003_sessions::Migration),
+        ]
+    }
+}
+
+/// `created_at` and `updated_at` columns, UTC, required on every table.
+pub(crate) fn timestamps(table: &mut TableCreateStatement) -> &mut TableCreateStatement {
+    table
+        .col(
+            ColumnDef::new(Alias::new("created_at"))
+                .timestamp_with_time_zone()
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("updated_at"))
+                .timestamp_with_time_zone()
+                .not_null(),
+        )
+}

@@ -1,0 +1,175 @@
+//! The `didtron` server: start-up (configuration, database, Redis, first super admin),
+//! the HTTP application ([`web::router`]) and graceful shutdown.
+
+pub mod config;
+pub mod rate_command;
+pub mod sessions;
+pub mod telemetry;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use app::server::AppState;
+use sea_orm::DatabaseConnection;
+use service::kv::Kv;
+use service::signin_limit::SignInLimiter;
+use service::users::InitialAdmin;
+use tower_sessions::session_store::ExpiredDeletion;
+
+use crate::config::Config;
+use crate::sessions::{AnySessionStore, DbSessionStore};
+
+/// A started DIDTron: its state and HTTP router, ready to serve.
+pub struct Didtron {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    pub kv: Kv,
+    pub router: axum::Router,
+}
+
+/// Connects the database (and Redis), migrates, creates the first super admin when no
+/// user exists, and builds the router.
+///
+/// Errors: the database or Redis cannot be reached, a migration fails, or the configured
+/// first admin is invalid.
+pub async fn start(config: Config) -> anyhow::Result<Didtron> {
+    let db = service::db::connect(&config.database_url, config.database_max_connections)
+        .await
+        .map_err(|e| anyhow::anyhow!("database {}: {e}", config::redact(&config.database_url)))?;
+    service::db::migrate(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
+    announce_initial_admin(&db, &config).await?;
+
+    let kv = match &config.redis_url {
+        Some(url) => Kv::connect_redis(url, &config.redis_key_prefix, 4)
+            .await
+            .map_err(|e| anyhow::anyhow!("redis {}: {e}", config::redact(url)))?,
+        None => Kv::local(),
+    };
+    let store = match kv.redis_pool() {
+        Some(pool) => {
+            AnySessionStore::Redis(tower_sessions_redis_store::RedisStore::new(pool.clone()))
+        }
+        None => {
+            let store = DbSessionStore::new(db.clone());
+            let sweeper = store.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(300));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = sweeper.delete_expired().await {
+                        tracing::warn!(error = %e, "deleting expired sessions");
+                    }
+                }
+            });
+            AnySessionStore::Database(store)
+        }
+    };
+    let app_state = AppState {
+        db: db.clone(),
+        kv: kv.clone(),
+        signin_limiter: SignInLimiter::new(
+            kv.clone(),
+            config.signin_max_failures,
+            config.signin_window,
+        ),
+        session_idle_timeout: config.session_idle_timeout,
+    };
+    let router = web::router(&config, app_state, store);
+    tracing::info!(
+        database = %config::redact(&config.database_url),
+        kv = kv.kind(),
+        "DIDTron ready"
+    );
+    Ok(Didtron {
+        config,
+        db,
+        kv,
+        router,
+    })
+}
+
+async fn announce_initial_admin(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()> {
+    let outcome = service::users::ensure_initial_admin(
+        db,
+        config.admin_email.as_deref(),
+        config.admin_password.as_ref().map(|s| s.0.as_str()),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the first super admin: {e}"))?;
+    match outcome {
+        InitialAdmin::AlreadyPresent => {}
+        InitialAdmin::Created { email } => {
+            tracing::info!(%email, "created the first super admin with DIDTRON_ADMIN_PASSWORD")
+        }
+        InitialAdmin::CreatedWithGeneratedPassword { email, password } => {
+            // Printed once, on the first start only; change it after signing in.
+            tracing::warn!(%email, %password, "created the first super admin with a generated password (shown only this once)");
+        }
+    }
+    Ok(())
+}
+
+impl Didtron {
+    /// Serves on `listener` until `shutdown` resolves, then lets in-flight requests finish
+    /// for up to `SHUTDOWN_GRACE_SECS` and closes the database and Redis connections.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grace = self.config.shutdown_grace;
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining requests");
+            let _ = stopping_tx.send(());
+        };
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => result?,
+            () = deadline => tracing::warn!("grace period over: closing remaining connections"),
+        }
+        self.kv.close().await;
+        let _ = self.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,312 @@
+//! One small key-value interface for what can be rebuilt: cache entries with a TTL,
+//! counters that expire, and distributed locks with a token and a TTL.
+//!
+//! Backed by Redis (via fred) when `REDIS_URL` is set, so every `didtron` process shares
+//! it; in-process otherwise (one machine, zero set-up). Billing data never lives here
+//! (DESIGN.md: Redis is for cache, sessions, locks and counters).
+//!
+//! Every key is prefixed with the store's namespace (default `didtron:`), so one Redis
+//! can serve several deployments or test runs.
+
+use fred::prelude::*;
+use fred::types::{Expiration, SetOptions};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A failure of the backing store (Redis unreachable, a script failed…).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KvError(String);
+
+impl From<fred::error::Error> for KvError {
+    fn from(e: fred::error::Error) -> Self {
+        KvError(format!("redis: {e}"))
+    }
+}
+
+/// Proof of holding a lock: only the holder's token releases it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockToken(String);
+
+/// The key-value store: Redis or in-process. Cheap to clone.
+#[derive(Clone)]
+pub enum Kv {
+    /// In-process map; shared by clones of this value only.
+    Local(Arc<LocalKv>),
+    /// A Redis connection pool with a key prefix.
+    Redis { pool: Pool, prefix: Arc<str> },
+}
+
+impl std::fmt::Debug for Kv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
+/// In-process backing for [`Kv::Local`].
+#[derive(Default)]
+pub struct LocalKv {
+    entries: Mutex<HashMap<String, LocalEntry>>,
+}
+
+struct LocalEntry {
+    value: Vec<u8>,
+    expires_at: Option<Instant>,
+}
+
+impl LocalEntry {
+    fn live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+// Compare-and-delete: release a lock only if we still hold it.
+const UNLOCK_SCRIPT: &str =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+// Increment, and start the window on the first increment.
+const INCR_SCRIPT: &str = "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+impl Kv {
+    /// A fresh in-process store.
+    pub fn local() -> Kv {
+        Kv::Local(Arc::new(LocalKv::default()))
+    }
+
+    /// Connects a pool of `size` connections to `url` (`redis://host:port/db`) and checks
+    /// it answers. Keys are prefixed with `prefix` (e.g. `didtron:`).
+    ///
+    /// Errors: the URL is malformed or Redis does not answer within 5 s.
+    pub async fn connect_redis(url: &str, prefix: &str, size: usize) -> Result<Kv, KvError> {
+        let config = Config::from_url(url)?;
+        let pool = Builder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(5);
+                c.internal_command_timeout = Duration::from_secs(5);
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+            .build_pool(size.max(1))?;
+        tokio::time::timeout(Duration::from_secs(5), pool.init())
+            .await
+            .map_err(|_| KvError(format!("redis at {url} did not answer within 5 s")))??;
+        Ok(Kv::Redis {
+            pool,
+            prefix: Arc::from(prefix),
+        })
+    }
+
+    /// `"redis"` or `"in-process"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Kv::Local(_) => "in-process",
+            Kv::Redis { .. } => "redis",
+        }
+    }
+
+    /// The Redis pool, when this store is Redis (sessions share it).
+    pub fn redis_pool(&self) -> Option<&Pool> {
+        match self {
+            Kv::Redis { pool, .. } => Some(pool),
+            Kv::Local(_) => None,
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        match self {
+            Kv::Redis { prefix, .. } => format!("{prefix}{key}"),
+            Kv::Local(_) => key.to_string(),
+        }
+    }
+
+    /// The value under `key`, if set and not expired.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let entries = local.entries.lock().expect("kv lock");
+                Ok(entries
+                    .get(key)
+                    .filter(|e| e.live(now))
+                    .map(|e| e.value.clone()))
+            }
+            Kv::Redis { pool, .. } => Ok(pool.get(self.key(key)).await?),
+        }
+    }
+
+    /// Sets `key` to `value`, expiring after `ttl` (`None`: never).
+    pub async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), KvError> {
+        match self {
+            Kv::Local(local) => {
+                let mut entries = local.entries.lock().expect("kv lock");
+                let now = Instant::now();
+                if entries.len() > 10_000 {
+                    entries.retain(|_, e| e.live(now));
+                }
+                entries.insert(
+                    key.to_string(),
+                    LocalEntry {
+                        value: value.to_vec(),
+                        expires_at: ttl.map(|t| now + t),
+                    },
+                );
+                Ok(())
+            }
+            Kv::Redis { pool, .. } => {
+                let expire = ttl.map(|t| Expiration::PX(millis(t)));
+                pool.set::<(), _, _>(self.key(key), value, expire, None, false)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes `key`; true when it existed.
+    pub async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let mut entries = local.entries.lock().expect("kv lock");
+                Ok(entries.remove(key).is_some_and(|e| e.live(now)))
+            }
+            Kv::Redis { pool, .. } => Ok(pool.del::<i64, _>(self.key(key)).await? > 0),
+        }
+    }
+
+    /// Adds 1 to the counter `key` and returns the new value. The first increment starts
+    /// a fixed window: the counter disappears `window` later.
+    pub async fn increment(&self, key: &str, window: Duration) -> Result<i64, KvError> {
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let mut entries = local.entries.lock().expect("kv lock");
+                let entry = entries
+                    .entry(key.to_string())
+                    .and_modify(|e| {
+                        if !e.live(now) {
+                            e.value = b"0".to_vec();
+                            e.expires_at = Some(now + window);
+                        }
+                    })
+                    .or_insert_with(|| LocalEntry {
+                        value: b"0".to_vec(),
+                        expires_at: Some(now + window),
+                    });
+                let next = parse_counter(&entry.value) + 1;
+                entry.value = next.to_string().into_bytes();
+                Ok(next)
+            }
+            Kv::Redis { pool, .. } => Ok(pool
+                .eval::<i64, _, _, _>(INCR_SCRIPT, vec![self.key(key)], vec![millis(window)])
+                .await?),
+        }
+    }
+
+    /// The counter's value (0 when unset or expired).
+    pub async fn counter(&self, key: &str) -> Result<i64, KvError> {
+        Ok(self.get(key).await?.map(|v| parse_counter(&v)).unwrap_or(0))
+    }
+
+    /// Time left before `key` expires; `None` when unset or without expiry.
+    pub async fn time_to_live(&self, key: &str) -> Result<Option<Duration>, KvError> {
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let entries = local.entries.lock().expect("kv lock");
+                Ok(entries
+                    .get(key)
+                    .filter(|e| e.live(now))
+                    .and_then(|e| e.expires_at)
+                    .map(|t| t.saturating_duration_since(now)))
+            }
+            Kv::Redis { pool, .. } => {
+                let ms: i64 = pool.pttl(self.key(key)).await?;
+                Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
+            }
+        }
+    }
+
+    /// Takes the lock `key` for `ttl` if nobody holds it. `None` when it is held.
+    /// The lock frees itself after `ttl` if its holder dies.
+    pub async fn try_lock(&self, key: &str, ttl: Duration) -> Result<Option<LockToken>, KvError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let mut entries = local.entries.lock().expect("kv lock");
+                if entries.get(key).is_some_and(|e| e.live(now)) {
+                    return Ok(None);
+                }
+                entries.insert(
+                    key.to_string(),
+                    LocalEntry {
+                        value: token.clone().into_bytes(),
+                        expires_at: Some(now + ttl),
+                    },
+                );
+                Ok(Some(LockToken(token)))
+            }
+            Kv::Redis { pool, .. } => {
+                let set: Option<String> = pool
+                    .set(
+                        self.key(key),
+                        token.as_str(),
+                        Some(Expiration::PX(millis(ttl))),
+                        Some(SetOptions::NX),
+                        false,
+                    )
+                    .await?;
+                Ok(set.map(|_| LockToken(token)))
+            }
+        }
+    }
+
+    /// Releases the lock if `token` still holds it; false when it had expired or was
+    /// taken by someone else since.
+    pub async fn unlock(&self, key: &str, token: &LockToken) -> Result<bool, KvError> {
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let mut entries = local.entries.lock().expect("kv lock");
+                let held = entries
+                    .get(key)
+                    .is_some_and(|e| e.live(now) && e.value == token.0.as_bytes());
+                if held {
+                    entries.remove(key);
+                }
+                Ok(held)
+            }
+            Kv::Redis { pool, .. } => Ok(pool
+                .eval::<i64, _, _, _>(UNLOCK_SCRIPT, vec![self.key(key)], vec![token.0.clone()])
+                .await?
+                == 1),
+        }
+    }
+
+    /// Round-trip time to the store (readiness checks).
+    pub async fn ping(&self) -> Result<Duration, KvError> {
+        let start = std::time::Instant::now();
+        if let Kv::Redis { pool, .. } = self {
+            pool.ping::<()>(None).await?;
+        }
+        Ok(start.elapsed())
+    }
+
+    /// Closes Redis connections (no-op in-process).
+    pub async fn close(&self) {
+        if let Kv::Redis { pool, .. } = self {
+            let _ = pool.quit().await;
+        }
+    }
+}
+
+fn parse_counter(bytes: &[u8]) -> i64 {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}

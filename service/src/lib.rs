@@ -1,0 +1,21 @@
+//! DIDTron's server-side use cases: SeaORM entities, queries and commands per module,
+//! and the shared key-value interface ([`kv::Kv`]: Redis or in-process).
+//!
+//! Functions take a `&DatabaseConnection` (and a [`kv::Kv`] where they need one) and know
+//! nothing of HTTP. Errors are [`ServiceError`]; the web layer maps them to what a
+//! browser may see.
+
+pub mod carriers;
+pub mod dashboard;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod kv;
+pub mod rating_files;
+pub mod signin_limit;
+pub mod users;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{ServiceError, ServiceResult};

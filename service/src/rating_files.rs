@@ -1,0 +1,573 @@
+//! Reading rate decks and CDRs from files, for offline rating (`didtron rate`) and later
+//! imports. Readers stream; every bad row is reported with its line number and reason.
+//!
+//! ## Rate deck CSV
+//! Header row, then one row per dial code and revision. Columns (any order):
+//!
+//! | column | required | meaning |
+//! |---|---|---|
+//! | `prefix` | yes | dial code, digits (a leading `+` or `00` is removed) |
+//! | `destination` | yes | destination name |
+//! | `rate` | yes | price per minute, decimal, up to 6 decimals |
+//! | `connection_fee` | no (0) | per answered call, decimal |
+//! | `increment` | yes | billing increment `a/b`, e.g. `60/60`, `30/6`, `1/1` |
+//! | `minimum` | no (0) | minimum billed seconds |
+//! | `grace` | no (0) | seconds not billed |
+//! | `effective_from` | yes | `YYYY-MM-DD` (00:00 UTC), `YYYY-MM-DD HH:MM:SS` (UTC) or RFC 3339 |
+//! | `effective_to` | no (open) | same formats; exclusive |
+//! | `currency` | yes | ISO 4217 code |
+//!
+//! ## CDR formats
+//! - `asterisk`: Asterisk `Master.csv` (cdr_csv), no header: accountcode, src, dst,
+//!   dcontext, clid, channel, dstchannel, lastapp, lastdata, start, answer, end,
+//!   duration, billsec, disposition, amaflags[, uniqueid, userfield]. Times are UTC
+//!   `YYYY-MM-DD HH:MM:SS`; answered = disposition `ANSWERED`; billable = `billsec`;
+//!   call id = `uniqueid` (else `line-N`).
+//! - `csv`: header row with `call_id`, `b_number`, `start` (formats as above), and
+//!   `billsec` (seconds) or `duration_ms`; optional `answered` (`true`/`false`, default:
+//!   billable duration > 0).
+//! - `kamailio-json`: one `acc_json` CDR object per line, as pushed by the harness
+//!   (`callid`, `callee`, `start_time` epoch seconds, `duration` seconds with decimals,
+//!   `sip_code`); answered = 2xx.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Read};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use domain::money::{parse_micros, Currency};
+use domain::rating::{BillableDuration, BillingIncrement, RateDeckRow};
+
+/// A row that could not be read: its 1-based line and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct RowError {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// Parses a timestamp: `YYYY-MM-DD` (00:00 UTC), `YYYY-MM-DD HH:MM:SS` (UTC),
+/// `YYYY-MM-DDTHH:MM:SS` (UTC) or RFC 3339 with an offset.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(t, format) {
+            return Ok(Utc.from_utc_datetime(&dt));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")));
+    }
+    Err(format!(
+        "`{text}` is not a date (YYYY-MM-DD), a UTC time (YYYY-MM-DD HH:MM:SS) or RFC 3339"
+    ))
+}
+
+/// Digits of a dial code or number as carriers write it: spaces, `-`, `.` and a leading
+/// `+` or `00` removed. Non-digits that remain are the caller's to refuse.
+pub fn normalise_digits(text: &str) -> String {
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let cleaned = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+    cleaned.strip_prefix("00").unwrap_or(cleaned).to_owned()
+}
+
+fn headers_index(headers: &csv::StringRecord) -> HashMap<String, usize> {
+    headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
+        .collect()
+}
+
+/// Reads a rate deck CSV (see the module docs). All rows or nothing: every bad row is
+/// returned, each with its line.
+pub fn read_deck_csv(reader: impl Read) -> Result<Vec<RateDeckRow>, Vec<RowError>> {
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let headers = csv
+        .headers()
+        .map_err(|e| {
+            vec![RowError {
+                line: 1,
+                reason: e.to_string(),
+            }]
+        })?
+        .clone();
+    let index = headers_index(&headers);
+    let missing: Vec<_> = [
+        "prefix",
+        "destination",
+        "rate",
+        "increment",
+        "effective_from",
+        "currency",
+    ]
+    .into_iter()
+    .filter(|c| !index.contains_key(*c))
+    .collect();
+    if !missing.is_empty() {
+        return Err(vec![RowError {
+            line: 1,
+            reason: format!("missing column(s): {}", missing.join(", ")),
+        }]);
+    }
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, record) in csv.records().enumerate() {
+        let line = i as u64 + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(RowError {
+                    line,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let get = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("");
+        let mut problems = Vec::new();
+        let prefix = normalise_digits(get("prefix"));
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            problems.push(format!("prefix `{}` is not digits", get("prefix")));
+        }
+        let mut money = |name: &str, optional: bool| match get(name) {
+            "" if optional => 0,
+            text => parse_micros(text).unwrap_or_else(|e| {
+                problems.push(format!("{name}: {e}"));
+                0
+            }),
+        };
+        let rate_micros = money("rate", false);
+        let connection_fee_micros = money("connection_fee", true);
+        let mut seconds = |name: &str| match get(name) {
+            "" => 0,
+            text => text.parse::<u32>().unwrap_or_else(|_| {
+                problems.push(format!("{name} `{text}` is not whole seconds"));
+                0
+            }),
+        };
+        let minimum_s = seconds("minimum");
+        let grace_s = seconds("grace");
+        let increment = BillingIncrement::parse(get("increment")).unwrap_or_else(|e| {
+            problems.push(format!("increment: {e}"));
+            BillingIncrement::PER_SECOND
+        });
+        let effective_from = parse_time(get("effective_from")).unwrap_or_else(|e| {
+            problems.push(format!("effective_from: {e}"));
+            DateTime::<Utc>::MIN_UTC
+        });
+        let effective_to = match get("effective_to") {
+            "" => None,
+            text => parse_time(text).map(Some).unwrap_or_else(|e| {
+                problems.push(format!("effective_to: {e}"));
+                None
+            }),
+        };
+        let currency = Currency::parse(get("currency")).unwrap_or_else(|e| {
+            problems.push(format!("currency: {e}"));
+            Currency::parse("XXX").expect("valid")
+        });
+        if problems.is_empty() {
+            rows.push(RateDeckRow {
+                line: line as u32,
+                prefix,
+                destination: get("destination").to_owned(),
+                rate_micros,
+                connection_fee_micros,
+                increment,
+                minimum_s,
+                grace_s,
+                effective_from,
+                effective_to,
+                currency,
+            });
+        } else {
+            errors.push(RowError {
+                line,
+                reason: problems.join("; "),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
+}
+
+/// CDR file formats `didtron rate` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CdrFormat {
+    Asterisk,
+    Csv,
+    KamailioJson,
+}
+
+impl CdrFormat {
+    /// `asterisk`, `csv` or `kamailio-json`.
+    pub fn parse(text: &str) -> Result<CdrFormat, String> {
+        match text {
+            "asterisk" => Ok(CdrFormat::Asterisk),
+            "csv" => Ok(CdrFormat::Csv),
+            "kamailio-json" => Ok(CdrFormat::KamailioJson),
+            _ => Err(format!(
+                "unknown CDR format `{text}`: use asterisk, csv or kamailio-json"
+            )),
+        }
+    }
+
+    /// Guesses from the file name and first line: `.json`/`.ndjson` or a line starting
+    /// with `{` → kamailio-json; a header naming `call_id` → csv; else asterisk.
+    pub fn detect(path: &str, first_line: &str) -> CdrFormat {
+        if path.ends_with(".json")
+            || path.ends_with(".ndjson")
+            || first_line.trim_start().starts_with('{')
+        {
+            CdrFormat::KamailioJson
+        } else if first_line.to_ascii_lowercase().contains("call_id") {
+            CdrFormat::Csv
+        } else {
+            CdrFormat::Asterisk
+        }
+    }
+}
+
+/// One CDR as read from a file, ready to rate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CdrRecord {
+    pub line: u64,
+    pub call_id: String,
+    pub b_number: String,
+    pub start: DateTime<Utc>,
+    pub duration: BillableDuration,
+    pub answered: bool,
+}
+
+/// Parses exact decimal seconds (`"3.003"`) into milliseconds.
+fn seconds_to_ms(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut ms = 0u64;
+    for (i, b) in frac.bytes().take(3).enumerate() {
+        ms += u64::from(b - b'0') * 10u64.pow(2 - i as u32);
+    }
+    // Any fraction below a millisecond still started that millisecond.
+    let rest = frac.bytes().skip(3).any(|b| b != b'0');
+    whole.checked_mul(1000)?.checked_add(ms + u64::from(rest))
+}
+
+/// Streams CDRs from `reader` in `format`, calling `on_record` for each good row and
+/// `on_error` for each malformed one (with its line); returns nothing itself.
+pub fn read_cdrs(
+    reader: impl BufRead,
+    format: CdrFormat,
+    mut on_record: impl FnMut(CdrRecord),
+    mut on_error: impl FnMut(RowError),
+) -> std::io::Result<()> {
+    match format {
+        CdrFormat::KamailioJson => {
+            for (i, line) in reader.lines().enumerate() {
+                let line_no = i as u64 + 1;
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match parse_kamailio(&line, line_no) {
+                    Ok(r) => on_record(r),
+                    Err(reason) => on_error(RowError {
+                        line: line_no,
+                        reason,
+                    }),
+                }
+            }
+        }
+        CdrFormat::Asterisk | CdrFormat::Csv => {
+            let has_headers = format == CdrFormat::Csv;
+            let mut csv = csv::ReaderBuilder::new()
+                .has_headers(has_headers)
+                .flexible(true)
+                .trim(csv::Trim::All)
+                .from_reader(reader);
+            let index = if has_headers {
+                let h = csv.headers().map_err(std::io::Error::other)?.clone();
+                headers_index(&h)
+            } else {
+                HashMap::new()
+            };
+            if has_headers {
+                let missing: Vec<_> = ["call_id", "b_number", "start"]
+                    .into_iter()
+                    .filter(|c| !index.contains_key(*c))
+                    .collect();
+                let no_duration =
+                    !index.contains_key("billsec") && !index.contains_key("duration_ms");
+                if !missing.is_empty() || no_duration {
+                    let mut names = missing.join(", ");
+                    if no_duration {
+                        names = [names, "billsec or duration_ms".into()]
+                            .into_iter()
+                            .filter(|s| !s.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                    }
+                    on_error(RowError {
+                        line: 1,
+                        reason: format!("missing column(s): {names}"),
+                    });
+                    return Ok(());
+                }
+            }
+            let mut record = csv::StringRecord::new();
+            let mut row = 0u64;
+            loop {
+                match csv.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        row += 1;
+                        let line = record.position().map_or(row, |p| p.line());
+                        let parsed = if has_headers {
+                            parse_plain(&record, &index, line)
+                        } else {
+                            parse_asterisk(&record, line)
+                        };
+                        match parsed {
+                            Ok(r) => on_record(r),
+                            Err(reason) => on_error(RowError { line, reason }),
+                        }
+                    }
+                    Err(e) => {
+                        row += 1;
+                        let line = e.position().map_or(row, |p| p.line());
+                        on_error(RowError {
+                            line,
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn number(text: &str, field: &str) -> Result<String, String> {
+    let digits = normalise_digits(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        Err(format!("{field} `{text}` is not a number"))
+    } else {
+        Ok(digits)
+    }
+}
+
+fn parse_asterisk(r: &csv::StringRecord, line: u64) -> Result<CdrRecord, String> {
+    if r.len() < 16 {
+        return Err(format!(
+            "Master.csv rows have at least 16 fields, this one has {}",
+            r.len()
+        ));
+    }
+    let b_number = number(&r[2], "dst")?;
+    let answered = r[14].eq_ignore_ascii_case("ANSWERED");
+    let start_text = if answered && !r[10].is_empty() {
+        &r[10]
+    } else {
+        &r[9]
+    };
+    let start = parse_time(start_text).map_err(|e| format!("start/answer: {e}"))?;
+    let billsec: u64 = r[13]
+        .parse()
+        .map_err(|_| format!("billsec `{}` is not whole seconds", &r[13]))?;
+    let call_id = r
+        .get(16)
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| format!("line-{line}"), str::to_owned);
+    Ok(CdrRecord {
+        line,
+        call_id,
+        b_number,
+        start,
+        duration: BillableDuration::Seconds(billsec),
+        answered,
+    })
+}
+
+fn parse_plain(
+    r: &csv::StringRecord,
+    index: &HashMap<String, usize>,
+    line: u64,
+) -> Result<CdrRecord, String> {
+    let get = |name: &str| index.get(name).and_then(|&i| r.get(i)).unwrap_or("");
+    let b_number = number(get("b_number"), "b_number")?;
+    let start = parse_time(get("start")).map_err(|e| format!("start: {e}"))?;
+    let duration = match (get("duration_ms"), get("billsec")) {
+        (ms, _) if !ms.is_empty() => BillableDuration::Millis(
+            ms.parse()
+                .map_err(|_| format!("duration_ms `{ms}` is not whole milliseconds"))?,
+        ),
+        (_, s) => BillableDuration::Seconds(
+            s.parse()
+                .map_err(|_| format!("billsec `{s}` is not whole seconds"))?,
+        ),
+    };
+    let answered = match get("answered").to_ascii_lowercase().as_str() {
+        "" => duration.whole_seconds() > 0,
+        "true" | "1" | "yes" => true,
+        "false" | "0" | "no" => false,
+        other => return Err(format!("answered `{other}` is not true or false")),
+    };
+    let call_id = match get("call_id") {
+        "" => return Err("call_id is empty".into()),
+        id => id.to_owned(),
+    };
+    Ok(CdrRecord {
+        line,
+        call_id,
+        b_number,
+        start,
+        duration,
+        answered,
+    })
+}
+
+fn parse_kamailio(line: &str, line_no: u64) -> Result<CdrRecord, String> {
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let field = |name: &str| -> Result<String, String> {
+        match v.get(name) {
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
+            _ => Err(format!("`{name}` is missing")),
+        }
+    };
+    let call_id = field("callid")?;
+    let b_number = number(&field("callee")?, "callee")?;
+    let start_ms = seconds_to_ms(&field("start_time")?).ok_or("start_time is not epoch seconds")?;
+    let start = DateTime::<Utc>::from_timestamp_millis(start_ms as i64)
+        .ok_or("start_time is out of range")?;
+    let duration_ms = seconds_to_ms(&field("duration")?).ok_or("duration is not seconds")?;
+    let answered = field("sip_code")?.starts_with('2');
+    Ok(CdrRecord {
+        line: line_no,
+        call_id,
+        b_number,
+        start,
+        duration: BillableDuration::Millis(duration_ms),
+        answered,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_deck_and_reports_every_bad_line() {
+        let csv = "prefix,destination,rate,increment,effective_from,currency,connection_fee\n\
+                   +44,UK,0.01,60/60,2026-01-01,USD,\n\
+                   0033-6,France Mobile,0.0123,30/6,2026-01-01 12:00:00,usd,0.001\n\
+                   44x,Bad,abc,7/,yesterday,US,\n";
+        let errors = read_deck_csv(csv.as_bytes()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 4);
+        for needle in ["prefix", "rate", "increment", "effective_from", "currency"] {
+            assert!(errors[0].reason.contains(needle), "{needle}: {}", errors[0]);
+        }
+        let rows = read_deck_csv(&csv.as_bytes()[..csv.rfind("44x").unwrap()]).unwrap();
+        assert_eq!(rows[0].prefix, "44");
+        assert_eq!(rows[1].prefix, "336");
+        assert_eq!(rows[1].connection_fee_micros, 1_000);
+        assert_eq!(
+            rows[1].effective_from.to_rfc3339(),
+            "2026-01-01T12:00:00+00:00"
+        );
+        let missing = read_deck_csv("prefix,rate\n1,0.1\n".as_bytes()).unwrap_err();
+        assert!(missing[0].reason.contains("destination"), "{}", missing[0]);
+    }
+
+    #[test]
+    fn reads_each_cdr_format() {
+        let asterisk = "\"acc\",\"100\",\"447700900123\",\"ctx\",\"\",\"SIP/a\",\"SIP/b\",\"Dial\",\"\",\"2026-06-01 10:00:00\",\"2026-06-01 10:00:05\",\"2026-06-01 10:01:05\",65,60,\"ANSWERED\",\"DOCUMENTATION\",\"1717236000.1\",\"\"\n\
+                        \"acc\",\"100\",\"abc\",\"ctx\",\"\",\"\",\"\",\"\",\"\",\"2026-06-01 10:00:00\",\"\",\"2026-06-01 10:00:05\",5,0,\"NO ANSWER\",\"DOCUMENTATION\"\n";
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        read_cdrs(
+            asterisk.as_bytes(),
+            CdrFormat::Asterisk,
+            |r| ok.push(r),
+            |e| bad.push(e),
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(
+            (
+                ok[0].call_id.as_str(),
+                ok[0].answered,
+                ok[0].start.to_rfc3339().as_str()
+            ),
+            ("1717236000.1", true, "2026-06-01T10:00:05+00:00")
+        );
+        assert_eq!(
+            (bad[0].line, bad[0].reason.as_str()),
+            (2, "dst `abc` is not a number")
+        );
+
+        let plain = "call_id,b_number,start,duration_ms\nc1,+33612345678,2026-06-01T10:00:00Z,30200\nc2,33,2026-06-01,x\n";
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        read_cdrs(
+            plain.as_bytes(),
+            CdrFormat::Csv,
+            |r| ok.push(r),
+            |e| bad.push(e),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                ok[0].b_number.as_str(),
+                ok[0].duration.whole_seconds(),
+                ok[0].answered
+            ),
+            ("33612345678", 31, true)
+        );
+        assert_eq!(bad[0].line, 3);
+
+        let json = "{\"start_time\":\"1795253545.221\",\"duration\":\"3.003\",\"callid\":\"1-29770@127.0.0.1\",\"callee\":\"1555000\",\"sip_code\":\"200\"}\n\n{\"callid\":\"x\"}\n";
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        read_cdrs(
+            json.as_bytes(),
+            CdrFormat::KamailioJson,
+            |r| ok.push(r),
+            |e| bad.push(e),
+        )
+        .unwrap();
+        assert_eq!(ok[0].duration, BillableDuration::Millis(3003));
+        assert_eq!(ok[0].start.timestamp_millis(), 1_795_253_545_221);
+        assert_eq!(
+            (bad[0].line, bad[0].reason.as_str()),
+            (3, "`callee` is missing")
+        );
+        assert_eq!(
+            CdrFormat::detect("x.csv", "call_id,b_number"),
+            CdrFormat::Csv
+        );
+        assert_eq!(
+            CdrFormat::detect("Master.csv", "\"acc\",\"1\""),
+            CdrFormat::Asterisk
+        );
+        assert_eq!(seconds_to_ms("0.0001"), Some(1));
+    }
+}

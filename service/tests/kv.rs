@@ -1,0 +1,144 @@
+//! The key-value interface behaves the same in-process and on Redis.
+
+use service::signin_limit::SignInLimiter;
+use service::testing;
+use std::time::Duration;
+
+#[tokio::test]
+async fn values_expire_after_their_ttl() {
+    for env in testing::backends().await {
+        let kv = &env.kv;
+        kv.set("greeting", b"hello", Some(Duration::from_millis(300)))
+            .await
+            .unwrap();
+        kv.set("forever", b"x", None).await.unwrap();
+        assert_eq!(
+            kv.get("greeting").await.unwrap().as_deref(),
+            Some(&b"hello"[..]),
+            "{}",
+            env.name
+        );
+        let ttl = kv
+            .time_to_live("greeting")
+            .await
+            .unwrap()
+            .expect("has a ttl");
+        assert!(ttl <= Duration::from_millis(300));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            kv.get("greeting").await.unwrap(),
+            None,
+            "{}: expired",
+            env.name
+        );
+        assert_eq!(kv.time_to_live("forever").await.unwrap(), None);
+        assert!(kv.delete("forever").await.unwrap());
+        assert!(!kv.delete("forever").await.unwrap());
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn counters_count_within_their_window() {
+    for env in testing::backends().await {
+        let kv = &env.kv;
+        for expected in 1..=3 {
+            assert_eq!(
+                kv.increment("hits", Duration::from_millis(300))
+                    .await
+                    .unwrap(),
+                expected,
+                "{}",
+                env.name
+            );
+        }
+        assert_eq!(kv.counter("hits").await.unwrap(), 3);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            kv.counter("hits").await.unwrap(),
+            0,
+            "{}: window over",
+            env.name
+        );
+        assert_eq!(
+            kv.increment("hits", Duration::from_secs(5)).await.unwrap(),
+            1
+        );
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_lock_has_one_holder_and_only_its_token_releases_it() {
+    for env in testing::backends().await {
+        let kv = &env.kv;
+        let token = kv
+            .try_lock("collector", Duration::from_millis(300))
+            .await
+            .unwrap()
+            .expect("free");
+        assert!(
+            kv.try_lock("collector", Duration::from_secs(5))
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: held",
+            env.name
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let second = kv
+            .try_lock("collector", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .expect("expired lock is free");
+        assert!(
+            !kv.unlock("collector", &token).await.unwrap(),
+            "{}: stale token cannot release",
+            env.name
+        );
+        assert!(kv
+            .try_lock("collector", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_none());
+        assert!(kv.unlock("collector", &second).await.unwrap());
+        assert!(kv
+            .try_lock("collector", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_some());
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_refused_after_too_many_failures() {
+    for env in testing::backends().await {
+        let limiter = SignInLimiter::new(env.kv.clone(), 3, Duration::from_secs(60));
+        let ip = Some("192.0.2.7".parse().unwrap());
+        for _ in 0..3 {
+            assert!(limiter.check("noc@acme.io", ip).await.unwrap().is_ok());
+            limiter.record_failure("noc@acme.io", ip).await.unwrap();
+        }
+        let locked = limiter
+            .check("noc@acme.io", None)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            locked.retry_after > Duration::from_secs(50),
+            "{}: {locked:?}",
+            env.name
+        );
+        // The IP is locked for other accounts too.
+        assert!(limiter.check("other@acme.io", ip).await.unwrap().is_err());
+        assert!(limiter
+            .check("other@acme.io", Some("192.0.2.8".parse().unwrap()))
+            .await
+            .unwrap()
+            .is_ok());
+        limiter.record_success("noc@acme.io").await.unwrap();
+        assert!(limiter.check("noc@acme.io", None).await.unwrap().is_ok());
+        env.cleanup().await;
+    }
+}
