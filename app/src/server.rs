@@ -126,3 +126,12 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     }
     result
 }
+
+/// [`require`]s `required` and returns the user as the audit log's actor.
+pub async fn actor(required: Role) -> Result<service::audit::Actor, AppError> {
+    let user = require(required).await?;
+    Ok(service::audit::Actor {
+        user_id: Some(user.id),
+        email: user.email,
+    })
+}

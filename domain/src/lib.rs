@@ -6,12 +6,23 @@
 //! - [`identity`]: user roles, e-mail addresses, password policy, the sign-in `next` rule;
 //! - [`validation`]: the field-error shape every form and server function shares;
 //! - [`money`]: exact micro-unit amounts and currency codes;
-//! - [`rating`]: the rating engine (prefix trie, rate decks, billing increments, costs).
+//! - [`carrier`]: carriers, their contacts, accounting terms and credit alerts (forms
+//!   and their validation);
+//! - [`interconnect`]: SIP interconnects: addresses, codecs, number validation and
+//!   translation, media, signalling and monitoring;
+//! - [`rating`]: the rating engine (prefix trie, rate decks, billing increments, costs);
+//! - [`catalog`]: reference data (codecs, POPs, categories, groups, voice tiers, channel
+//!   plans) and services;
+//! - [`listing`]: list queries and pages (keyset pagination) of the admin lists.
 
+pub mod carrier;
+pub mod catalog;
 pub mod identity;
+pub mod interconnect;
+pub mod listing;
 pub mod money;
 pub mod rating;
 pub mod validation;
 
 pub use identity::{safe_next_path, EmailAddress, Password, Role};
-pub use validation::{FieldError, FieldErrors};
+pub use validation::{FieldError, FieldErrors, StringEnum};

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_carriers;
 mod m20261121_000002_users;
 mod m20261121_000003_sessions;
+mod m20261121_000004_carriers_settings;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_carriers::Migration),
             Box::new(m20261121_000002_users::Migration),
             Box::new(m20261121_000003_sessions::Migration),
+            Box::new(m20261121_000004_carriers_settings::Migration),
         ]
     }
 }

@@ -204,6 +204,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             service::db::migrate(&db).await?;
             let carrier = service::carriers::create_carrier(
                 &db,
+                &service::audit::Actor::system(),
                 service::carriers::NewCarrier {
                     name,
                     account_code,

@@ -5,7 +5,9 @@
 //! nothing of HTTP. Errors are [`ServiceError`]; the web layer maps them to what a
 //! browser may see.
 
+pub mod audit;
 pub mod carriers;
+pub mod catalog;
 pub mod dashboard;
 pub mod db;
 pub mod entity;

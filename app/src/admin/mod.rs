@@ -1,7 +1,9 @@
 //! The admin portal (`/admin`): layout, sidebar from the [`registry`], top bar, and the
 //! pages of the foundation modules.
 
+pub mod carriers;
 pub mod dashboard;
+pub mod reference;
 pub mod registry;
 pub mod users;
 
@@ -12,7 +14,9 @@ use leptos_router::components::Outlet;
 use leptos_router::hooks::use_location;
 
 use crate::auth::{Me, SignOutButton};
-use crate::components::{ErrorPanel, Forbidden, Icon, Loading, NotFound, RedirectToSignIn};
+use crate::components::{
+    ErrorPanel, Forbidden, Icon, Loading, NotFound, RedirectToSignIn, ToastRegion,
+};
 use crate::error::AppError;
 use registry::{module_for, Badge, Section, MODULES};
 
@@ -30,6 +34,7 @@ pub async fn module_badges() -> Result<HashMap<Badge, u64>, AppError> {
                         let (staff, customers) = service::users::count_by_kind(&state.db).await?;
                         staff + customers
                     }
+                    Badge::Carriers => service::carriers::count_carriers(&state.db).await?,
                 };
                 counts.insert(badge, count);
             }
@@ -60,6 +65,7 @@ pub fn AdminLayout() -> impl IntoView {
 #[component]
 fn AdminShell(user: Me) -> impl IntoView {
     provide_context(user.clone());
+    crate::components::provide_toaster();
     view! {
         <div class="admin">
             <a class="skip-link" href="#main">"Skip to content"</a>
@@ -76,6 +82,7 @@ fn AdminShell(user: Me) -> impl IntoView {
                 <main class="content" id="main">
                     <Outlet/>
                 </main>
+                <ToastRegion/>
             </div>
         </div>
     }

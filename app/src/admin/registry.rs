@@ -12,17 +12,23 @@ use crate::components::IconName;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Section {
     Overview,
+    Carriers,
     Administration,
 }
 
 impl Section {
     /// Every section, in sidebar order.
-    pub const ALL: [Section; 2] = [Section::Overview, Section::Administration];
+    pub const ALL: [Section; 3] = [
+        Section::Overview,
+        Section::Carriers,
+        Section::Administration,
+    ];
 
     /// The heading shown above the section's links.
     pub fn label(self) -> &'static str {
         match self {
             Section::Overview => "Overview",
+            Section::Carriers => "Carriers",
             Section::Administration => "Administration",
         }
     }
@@ -34,6 +40,8 @@ impl Section {
 pub enum Badge {
     /// Number of users.
     Users,
+    /// Number of carriers.
+    Carriers,
 }
 
 /// One admin module.
@@ -66,6 +74,16 @@ pub static MODULES: &[AdminModule] = &[
         view: || view! { <super::dashboard::DashboardPage/> }.into_any(),
     },
     AdminModule {
+        id: "carriers",
+        title: "Carriers",
+        route: "/admin/carriers",
+        section: Section::Carriers,
+        icon: IconName::Carrier,
+        required_role: Role::Admin,
+        badge: Some(Badge::Carriers),
+        view: || view! { <super::carriers::CarriersModule/> }.into_any(),
+    },
+    AdminModule {
         id: "users",
         title: "Users",
         route: "/admin/users",
@@ -74,6 +92,16 @@ pub static MODULES: &[AdminModule] = &[
         required_role: Role::Admin,
         badge: Some(Badge::Users),
         view: || view! { <super::users::UsersPage/> }.into_any(),
+    },
+    AdminModule {
+        id: "reference",
+        title: "Reference data",
+        route: "/admin/reference",
+        section: Section::Administration,
+        icon: IconName::Reference,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::reference::ReferencePage/> }.into_any(),
     },
 ];
 

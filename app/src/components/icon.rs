@@ -10,6 +10,7 @@ pub enum IconName {
     Users,
     Carrier,
     Home,
+    Reference,
 }
 
 impl IconName {
@@ -19,6 +20,7 @@ impl IconName {
             IconName::Users => "M16 19v-1a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v1M9 10a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM22 19v-1a4 4 0 0 0-3-3.9M16 3.1a3.5 3.5 0 0 1 0 6.8",
             IconName::Carrier => "M3 21V8l9-5 9 5v13M9 21v-6h6v6M3 21h18",
             IconName::Home => "M3 11l9-8 9 8M5 10v11h14V10",
+            IconName::Reference => "M4 4h16v16H4zM4 9h16M4 14h16M9 4v16",
         }
     }
 }

@@ -7,10 +7,29 @@
 //! - [`Loading`]: the skeleton shown while data loads;
 //! - [`StatusPage`], [`NotFound`], [`Forbidden`]: whole-page answers with their HTTP status;
 //! - [`Icon`]: the inline SVG icon set;
-//! - [`RedirectToSignIn`]: sends a signed-out visitor to sign-in and back afterwards.
+//! - [`RedirectToSignIn`]: sends a signed-out visitor to sign-in and back afterwards;
+//! - [`DataTable`]: lists with sorting, keyset "Load more", virtualisation and states;
+//! - [`Tabs`], [`TabPanel`], [`use_tab`]: URL-synced tabs whose content loads lazily;
+//! - [`TextField`], [`SelectField`], [`TextAreaField`], [`CheckboxField`],
+//!   [`FormActions`], [`FormErrors`]: form fields with inline errors;
+//! - [`Dialog`], [`ConfirmDelete`]: modal dialog and the ask-first delete button;
+//! - [`Toaster`], [`use_toaster`]: one toast per save.
 
+mod data_table;
+mod dialog;
+mod form;
 mod icon;
+mod tabs;
+mod toast;
+pub use data_table::{use_pages, Column, DataTable, Pages, Sort, TableState, VIRTUALISE_ABOVE};
+pub use dialog::{ConfirmDelete, Dialog};
+pub use form::{
+    Binding, BoolBinding, CheckboxField, FormActions, FormErrors, SelectField, TextAreaField,
+    TextField,
+};
 pub use icon::{Icon, IconName};
+pub use tabs::{provide_unsaved_changes, use_tab, TabPanel, Tabs, UnsavedChanges};
+pub use toast::{provide_toaster, use_toaster, ToastKind, ToastRegion, Toaster};
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;

@@ -1,8 +1,9 @@
-//! `carriers` table.
+//! `carriers` table: the companies we trade traffic with, with their details and accounting settings (one row each).
 
 use sea_orm::entity::prelude::*;
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "carriers")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -10,12 +11,32 @@ pub struct Model {
     pub name: String,
     #[sea_orm(unique)]
     pub account_code: String,
-    /// `customer`, `supplier` or `both`.
+    /// `customer`, `supplier` or `both` (`domain::carrier::CarrierType`).
     pub carrier_type: String,
     /// `active` or `inactive`.
     pub status: String,
     /// ISO 4217 code, e.g. `USD`.
     pub currency: String,
+    pub website: Option<String>,
+    pub address: Option<String>,
+    /// IANA zone for reports, e.g. `Europe/London`.
+    pub timezone: String,
+    pub customer_enabled: bool,
+    pub supplier_enabled: bool,
+    /// Codec names in preference order, comma-separated.
+    pub default_codecs: String,
+    pub noc_email: Option<String>,
+    pub category_id: Option<i64>,
+    pub group_id: Option<i64>,
+    /// `prepaid` or `postpaid`.
+    pub billing_mode: String,
+    /// Micro-units of `currency`.
+    pub credit_limit_micros: i64,
+    /// `weekly`, `semi_monthly` or `monthly`.
+    pub billing_cycle: String,
+    pub payment_terms_days: i32,
+    pub invoice_email: Option<String>,
+    pub tax_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,7 @@
 //! Users, carriers and dashboard figures, on SQLite and on PostgreSQL.
 
 use domain::Role;
+use service::audit::Actor;
 use service::carriers::{create_carrier, NewCarrier};
 use service::users::{self, InitialAdmin, NewUser};
 use service::{dashboard, testing, ServiceError};
@@ -157,27 +158,32 @@ async fn the_first_start_creates_one_super_admin() {
 async fn carriers_validate_and_dashboards_count_what_exists() {
     for env in testing::backends().await {
         let db = &env.db;
-        let acme = create_carrier(db, carrier("acme-01", "customer"))
+        let acme = create_carrier(db, &Actor::system(), carrier("acme-01", "customer"))
             .await
             .unwrap();
         assert_eq!(
             (acme.account_code.as_str(), acme.currency.as_str()),
             ("ACME-01", "USD")
         );
-        create_carrier(db, carrier("TELCO", "both")).await.unwrap();
-        create_carrier(db, carrier("WHOLE", "supplier"))
+        create_carrier(db, &Actor::system(), carrier("TELCO", "both"))
             .await
             .unwrap();
-        let err = create_carrier(db, carrier("acme-01", "customer"))
+        create_carrier(db, &Actor::system(), carrier("WHOLE", "supplier"))
+            .await
+            .unwrap();
+        let err = create_carrier(db, &Actor::system(), carrier("acme-01", "customer"))
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, ServiceError::Conflict(_)),
-            "{}: {err:?}",
-            env.name
+        let ServiceError::Validation(fields) = err else {
+            panic!("{}: {err:?}", env.name)
+        };
+        assert_eq!(
+            fields.get("account_code"),
+            Some("Account code ACME-01 is already used by Carrier acme-01. Choose another.")
         );
         let err = create_carrier(
             db,
+            &Actor::system(),
             NewCarrier {
                 name: " ".into(),
                 account_code: "a b".into(),

@@ -41,6 +41,7 @@ pub async fn spawn(env: TestEnv, overrides: &[(&str, &str)]) -> TestServer {
         Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration is valid");
     let acme = service::carriers::create_carrier(
         &env.db,
+        &service::audit::Actor::system(),
         service::carriers::NewCarrier {
             name: "Acme Telecom".into(),
             account_code: "ACME".into(),

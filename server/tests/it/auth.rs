@@ -1,10 +1,8 @@
 //! Sign-in, sign-out, role guard, rate limit, Origin check and session expiry, over real
 //! HTTP against a real server, on SQLite and on PostgreSQL + Redis.
 
-mod support;
-
+use crate::support::*;
 use std::time::Duration;
-use support::*;
 
 async fn each_backend(overrides: &[(&str, &str)], test: impl AsyncFn(&TestServer)) {
     for env in service::testing::backends().await {

@@ -1,0 +1,6 @@
+//! The server's integration tests, in one binary: each test binary links the whole
+//! server, so one binary keeps the build small and fast.
+
+mod auth;
+mod rate_command;
+mod support;

@@ -1,0 +1,5 @@
+//! The service layer's integration tests, in one binary, each run on SQLite and on
+//! PostgreSQL + Redis (`service::testing::backends`).
+
+mod kv;
+mod users;
