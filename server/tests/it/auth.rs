@@ -144,6 +144,28 @@ async fn a_customer_gets_the_portal_and_a_403_in_the_admin_portal() {
             res.text().await.unwrap().contains("Forbidden"),
             "server functions check the role too"
         );
+        // The carriers module's server functions, reads and writes, refuse a customer.
+        for path in [
+            "/fn/admin/carriers",
+            "/fn/admin/interconnects",
+            "/fn/admin/services",
+            "/fn/admin/pick-lists",
+            "/fn/admin/carrier?id=1",
+            "/fn/admin/carrier/contacts?carrier_id=1",
+            "/fn/admin/carrier/history?carrier_id=1",
+            "/fn/admin/reference?kind=codec",
+        ] {
+            assert_eq!(b.get(path).await.status(), 403, "{}: {path}", s.name());
+        }
+        let res = b
+            .http
+            .post(format!("{}/fn/admin/carrier/delete", b.base))
+            .header("Origin", &b.base)
+            .form(&[("id", "1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{}: delete refused", s.name());
         let res = b.get("/").await;
         assert_eq!(location(&res), "/portal");
     })

@@ -1,5 +1,6 @@
 //! The service layer's integration tests, in one binary, each run on SQLite and on
 //! PostgreSQL + Redis (`service::testing::backends`).
 
+mod carriers;
 mod kv;
 mod users;
