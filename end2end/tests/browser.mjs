@@ -20,8 +20,8 @@ export async function newPage(browser) {
   const context = await browser.newContext({ baseURL: BASE_URL, viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => page.consoleErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') page.consoleErrors.push(`${page.url()}: ${m.text()}`); });
+  page.on('pageerror', (e) => page.consoleErrors.push(`${page.url()}: ${e}`));
   return page;
 }
 

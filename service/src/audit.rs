@@ -77,6 +77,7 @@ const SKIPPED: [&str; 3] = ["created_at", "updated_at", "id"];
 fn show(value: &serde_json::Value) -> Option<String> {
     match value {
         serde_json::Value::Null => None,
+        serde_json::Value::String(s) if s.is_empty() => None,
         serde_json::Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }

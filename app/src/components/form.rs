@@ -262,7 +262,7 @@ pub fn CheckboxField(
     view! {
         <div class="field field--check">
             <input type="checkbox" id=id.clone() name=name aria-describedby=error_id.clone()
-                prop:checked=value on:change=move |ev| set.run(event_target_checked(&ev))/>
+                checked=value prop:checked=value on:change=move |ev| set.run(event_target_checked(&ev))/>
             <label for=id>{label}</label>
             <p class="field__error" id=error_id aria-live="polite">{message}</p>
         </div>

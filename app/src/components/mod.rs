@@ -233,3 +233,27 @@ mod tests {
         );
     }
 }
+
+/// Data a tab loads in the browser once it is shown: `None` while loading (the server
+/// render shows the loading state too, so hydration always matches), then the result.
+/// The callback loads it again (Retry).
+///
+/// ```ignore
+/// let (contacts, reload) = load_in_browser(move || carrier_contacts(id));
+/// move || match contacts.get() { None => Loading, Some(Ok(rows)) => …, Some(Err(e)) => … }
+/// ```
+pub fn load_in_browser<T, Fut>(
+    fetch: impl Fn() -> Fut + Copy + Send + Sync + 'static,
+) -> (RwSignal<Option<Result<T, AppError>>>, Callback<()>)
+where
+    T: Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + 'static,
+{
+    let data = RwSignal::new(None);
+    let load = move || {
+        data.set(None);
+        leptos::task::spawn_local(async move { data.set(Some(fetch().await)) });
+    };
+    Effect::new(move |_| load());
+    (data, Callback::new(move |_| load()))
+}

@@ -14,9 +14,9 @@ use leptos_router::hooks::use_navigate;
 use super::api::*;
 use super::{choice_options, interconnect_columns, interconnect_href, StatusTag};
 use crate::components::{
-    provide_unsaved_changes, use_tab, use_toaster, CheckboxField, ConfirmDelete, DataTable, Dialog,
-    ErrorPanel, FormActions, FormErrors, Loading, PageHeader, SelectField, TabPanel, TableState,
-    Tabs, TextAreaField, TextField,
+    load_in_browser, provide_unsaved_changes, use_tab, use_toaster, CheckboxField, ConfirmDelete,
+    DataTable, Dialog, ErrorPanel, FormActions, FormErrors, Loading, PageHeader, SelectField,
+    TabPanel, TableState, Tabs, TextAreaField, TextField,
 };
 use crate::error::AppError;
 use crate::{bind, bind_bool, options_of};
@@ -102,20 +102,23 @@ fn optimistic_save<F, Fut>(
     errors: FormErrors,
     what: &'static str,
     apply: impl Fn(&mut CarrierOverview) + 'static,
+    on_confirmed: impl FnOnce(&CarrierOverview) + 'static,
     call: F,
 ) where
     F: FnOnce() -> Fut + 'static,
     Fut: std::future::Future<Output = Result<CarrierOverview, AppError>> + 'static,
 {
     let toaster = use_toaster();
+    let unsaved = use_context::<crate::components::UnsavedChanges>();
     let before = saved.get_untracked();
     saved.update(apply);
     errors.clear();
     leptos::task::spawn_local(async move {
         match call().await {
             Ok(confirmed) => {
+                on_confirmed(&confirmed);
                 saved.set(confirmed);
-                if let Some(u) = use_context::<crate::components::UnsavedChanges>() {
+                if let Some(u) = unsaved {
                     u.0.set(false);
                 }
                 toaster.success(format!("{what} saved"));
@@ -137,7 +140,7 @@ fn DetailsTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
     let picks = Resource::new(|| (), |_| fetch_pick_lists());
     let unsaved = use_context::<crate::components::UnsavedChanges>();
     Effect::new(move |_| {
-        let dirty = form.with(|f| saved.with_untracked(|s| *f != s.details));
+        let dirty = form.with(|f| saved.with(|s| *f != s.details));
         if let Some(u) = unsaved {
             u.0.set(dirty);
         }
@@ -157,6 +160,7 @@ fn DetailsTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
             errors,
             "Carrier details",
             move |s| s.details = applied.clone(),
+            move |c| form.set(c.details.clone()),
             move || async move {
                 let r = save_carrier_details(id, f).await;
                 pending.set(false);
@@ -223,7 +227,7 @@ fn DetailsTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
                                 }};
                                 view! {
                                     <label class="check" for=for_id>
-                                        <input type="checkbox" id=id prop:checked=checked on:change=toggle/>
+                                        <input type="checkbox" id=id checked=checked.clone() prop:checked=checked on:change=toggle/>
                                         {name.clone()}
                                     </label>
                                 }
@@ -267,6 +271,7 @@ fn AccountingTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
                 s.accounting = applied.clone();
                 s.billing_term = term.clone();
             },
+            move |c| form.set(c.accounting.clone()),
             move || async move {
                 let r = save_carrier_accounting(id, f).await;
                 pending.set(false);
@@ -292,21 +297,21 @@ fn AccountingTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
 
 #[component]
 fn InterconnectsTab(id: i64) -> impl IntoView {
-    let list = Resource::new(move || id, carrier_interconnects);
+    let (list, reload) = load_in_browser(move || carrier_interconnects(id));
     let open = RwSignal::new(false);
-    let rows = Signal::derive(move || list.get().and_then(Result::ok).unwrap_or_default());
-    let state = Signal::derive(move || match list.get() {
-        None => TableState::Loading,
-        Some(Ok(_)) => TableState::Ready,
-        Some(Err(e)) => TableState::Failed(e),
-    });
     view! {
         <div class="toolbar">
             <button type="button" class="button button--primary" data-testid="add-interconnect" on:click=move |_| open.set(true)>"Add interconnect"</button>
         </div>
-        <DataTable caption="Interconnects of this carrier" columns=interconnect_columns(false) rows state
+        <DataTable caption="Interconnects of this carrier" columns=interconnect_columns(false)
+            rows=Signal::derive(move || list.with(|l| l.as_ref().and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default()))
+            state=Signal::derive(move || match list.get() {
+                None => TableState::Loading,
+                Some(Ok(_)) => TableState::Ready,
+                Some(Err(e)) => TableState::Failed(e),
+            })
             row_href=interconnect_href empty="No interconnect yet. Add the customer (ingress) or supplier (egress) side."
-            on_retry=Callback::new(move |_| list.refetch()) testid="carrier-interconnects"/>
+            on_retry=reload testid="carrier-interconnects"/>
         <Dialog title="Add interconnect" open>
             <NewInterconnectForm carrier_id=id/>
         </Dialog>
@@ -376,13 +381,17 @@ fn NewInterconnectForm(carrier_id: i64) -> impl IntoView {
 /// Contact Details and Credit Alerts tabs share.
 #[component]
 fn ContactsTab(id: i64) -> impl IntoView {
-    let list = Resource::new(move || id, carrier_contacts);
-    let items = RwSignal::new(Vec::<SavedContact>::new());
-    Effect::new(move |_| {
-        if let Some(Ok(rows)) = list.get() {
-            items.set(rows);
-        }
-    });
+    let (list, reload) = load_in_browser(move || carrier_contacts(id));
+    move || match list.get() {
+        None => view! { <Loading/> }.into_any(),
+        Some(Ok(rows)) => view! { <ContactsLoaded id rows/> }.into_any(),
+        Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
+    }
+}
+
+#[component]
+fn ContactsLoaded(id: i64, rows: Vec<SavedContact>) -> impl IntoView {
+    let items = RwSignal::new(rows);
     let editing = RwSignal::new(None::<Option<SavedContact>>);
     let open = RwSignal::new(false);
     Effect::new(move |_| {
@@ -410,11 +419,9 @@ fn ContactsTab(id: i64) -> impl IntoView {
             <button type="button" class="button button--primary" data-testid="add-contact"
                 on:click=move |_| { editing.set(Some(None)); open.set(true) }>"Add contact"</button>
         </div>
-        {move || match list.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(Err(error)) => view! { <ErrorPanel error on_retry=Callback::new(move |_| list.refetch())/> }.into_any(),
-            Some(Ok(_)) if items.with(Vec::is_empty) => view! { <p class="empty">"No contacts yet. Add who handles billing, rates and the NOC."</p> }.into_any(),
-            Some(Ok(_)) => view! {
+        {move || match items.with(Vec::is_empty) {
+            true => view! { <p class="empty">"No contacts yet. Add who handles billing, rates and the NOC."</p> }.into_any(),
+            false => view! {
                 <div class="table-wrap">
                     <table class="table" data-testid="contacts-table">
                         <caption class="visually-hidden">"Contacts"</caption>
@@ -506,13 +513,20 @@ fn ContactEditor(
 
 #[component]
 fn CreditAlertsTab(id: i64, currency: String) -> impl IntoView {
-    let list = Resource::new(move || id, carrier_credit_alerts);
-    let items = RwSignal::new(Vec::<SavedCreditAlert>::new());
-    Effect::new(move |_| {
-        if let Some(Ok(rows)) = list.get() {
-            items.set(rows);
+    let (list, reload) = load_in_browser(move || carrier_credit_alerts(id));
+    let currency = StoredValue::new(currency);
+    move || match list.get() {
+        None => view! { <Loading/> }.into_any(),
+        Some(Ok(rows)) => {
+            view! { <CreditAlertsLoaded id rows currency=currency.get_value()/> }.into_any()
         }
-    });
+        Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
+    }
+}
+
+#[component]
+fn CreditAlertsLoaded(id: i64, rows: Vec<SavedCreditAlert>, currency: String) -> impl IntoView {
+    let items = RwSignal::new(rows);
     let editing = RwSignal::new(None::<Option<SavedCreditAlert>>);
     let open = RwSignal::new(false);
     let toaster = use_toaster();
@@ -536,11 +550,9 @@ fn CreditAlertsTab(id: i64, currency: String) -> impl IntoView {
             <button type="button" class="button button--primary" data-testid="add-credit-alert"
                 on:click=move |_| { editing.set(Some(None)); open.set(true) }>"Add credit alert"</button>
         </div>
-        {move || match list.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(Err(error)) => view! { <ErrorPanel error on_retry=Callback::new(move |_| list.refetch())/> }.into_any(),
-            Some(Ok(_)) if items.with(Vec::is_empty) => view! { <p class="empty">"No credit alerts. Add one to hear before this carrier runs out of credit."</p> }.into_any(),
-            Some(Ok(_)) => {
+        {move || match items.with(Vec::is_empty) {
+            true => view! { <p class="empty">"No credit alerts. Add one to hear before this carrier runs out of credit."</p> }.into_any(),
+            false => {
                 let cur = cur.clone();
                 view! {
                 <div class="table-wrap">

@@ -202,7 +202,7 @@ fn ServicesTab(
                             let for_id = input_id.clone();
                             view! {
                                 <label class="check" for=for_id>
-                                    <input type="checkbox" id=input_id prop:checked=move || chosen.with(|c| c.contains(&sid))
+                                    <input type="checkbox" id=input_id checked=move || chosen.with(|c| c.contains(&sid)) prop:checked=move || chosen.with(|c| c.contains(&sid))
                                         on:change=move |ev| { let on = event_target_checked(&ev); chosen.update(|c| { c.retain(|x| *x != sid); if on { c.push(sid) } }) }/>
                                     {sname}
                                 </label>
@@ -462,7 +462,8 @@ fn MediaTab(
                                 <li class="codecs__item">
                                     <span class="codecs__name">{name.clone()}</span>
                                     <label class="check" for=relay_for>
-                                        <input type="checkbox" id=relay_id prop:checked=move || codecs.with(|c| c.get(i).is_some_and(|x| x.relay_only))
+                                        <input type="checkbox" id=relay_id checked=move || codecs.with(|c| c.get(i).is_some_and(|x| x.relay_only))
+                                            prop:checked=move || codecs.with(|c| c.get(i).is_some_and(|x| x.relay_only))
                                             on:change=move |ev| { let on = event_target_checked(&ev); codecs.update(|c| if let Some(x) = c.get_mut(i) { x.relay_only = on }) }/>
                                         "Relay only (never transcode)"
                                     </label>
