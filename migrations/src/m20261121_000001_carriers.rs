@@ -30,6 +30,7 @@ pub(crate) enum Carriers {
     PaymentTermsDays,
     InvoiceEmail,
     TaxId,
+    SearchKey,
 }
 
 #[async_trait::async_trait]
@@ -119,7 +120,15 @@ impl MigrationTrait for Migration {
                     .string_len(254)
                     .null(),
             )
-            .col(ColumnDef::new(Carriers::TaxId).string_len(64).null());
+            .col(ColumnDef::new(Carriers::TaxId).string_len(64).null())
+            // lower(name) + ' ' + lower(account_code), written by the service: what the
+            // carriers list searches.
+            .col(
+                ColumnDef::new(Carriers::SearchKey)
+                    .string_len(300)
+                    .not_null()
+                    .default(""),
+            );
         crate::timestamps(&mut table);
         manager.create_table(table).await?;
         manager
@@ -140,8 +149,8 @@ impl MigrationTrait for Migration {
                 db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm")
                     .await?;
                 db.execute_unprepared(
-                    "CREATE INDEX IF NOT EXISTS idx_carriers_name_trgm ON carriers \
-                     USING gin (name gin_trgm_ops, account_code gin_trgm_ops)",
+                    "CREATE INDEX IF NOT EXISTS idx_carriers_search_trgm ON carriers \
+                     USING gin (search_key gin_trgm_ops)",
                 )
                 .await?;
             }

@@ -245,7 +245,7 @@ impl MigrationTrait for Migration {
             // Search on the interconnects and services lists (carriers: migration 1).
             for table in ["interconnects", "services"] {
                 db.execute_unprepared(&format!(
-                    "CREATE INDEX IF NOT EXISTS idx_{table}_name_trgm ON {table} USING gin (name gin_trgm_ops)"
+                    "CREATE INDEX IF NOT EXISTS idx_{table}_name_trgm ON {table} USING gin (lower(name) gin_trgm_ops)"
                 ))
                 .await?;
             }

@@ -2,17 +2,23 @@
 //! filters, sorting and keyset pagination (`domain::listing`). Each selects only the
 //! columns its table shows.
 //!
-//! Search: on PostgreSQL `ILIKE '%text%'` served by the trigram (`pg_trgm`) indexes; on
-//! SQLite a prefix range on `lower(name)` (and on the upper-case account code) served by
-//! ordinary indexes.
+//! Search: on PostgreSQL any part of the name or account code, case-insensitive
+//! (`search_key LIKE '%text%'`, served by a `pg_trgm` GIN index; interconnects and
+//! services: `lower(name)`); on SQLite a prefix of either, as ranges on `lower(name)` and
+//! on the upper-case account code, served by B-tree indexes.
+//!
+//! A search page first collects every match (`WITH m AS MATERIALIZED`), then sorts and
+//! cuts the page. Without that fence the planner walks the name index in order and
+//! filters, expecting matches spread evenly; real matches cluster ("Wonka …" names sort
+//! together), and that walk read 90 000 rows for one page (BENCHMARKS.md).
 
 use chrono::{DateTime, Utc};
 use domain::listing::{CarrierRow, InterconnectRow, ListQuery, Page, ServiceRow};
-use sea_orm::sea_query::extension::postgres::PgExpr;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseBackend, DatabaseConnection, EntityTrait, JoinType, Order,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    JoinType, QueryFilter, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
+    Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,70 +51,115 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// `column` matches the search `text` on this backend (see the module docs).
-fn matches(
-    backend: DatabaseBackend,
-    column: impl IntoColumnRef + Copy,
-    text: &str,
-    upper: bool,
-) -> SimpleExpr {
-    if backend == DatabaseBackend::Postgres {
-        Expr::col(column).ilike(format!("%{}%", escape_like(text)))
-    } else {
-        let needle = if upper {
-            text.to_uppercase()
-        } else {
-            text.to_lowercase()
-        };
-        let end = format!("{needle}\u{10FFFF}");
-        let value: SimpleExpr = if upper {
-            Expr::col(column).into()
-        } else {
-            Func::lower(Expr::col(column)).into()
-        };
-        value.clone().gte(needle).and(value.lt(end))
-    }
+/// PostgreSQL: `lower(column) LIKE '%text%'` (trigram-indexed).
+fn contains(column: SimpleExpr, text: &str) -> SimpleExpr {
+    column.like(LikeExpr::new(format!("%{}%", escape_like(&text.to_lowercase()))).escape('\\'))
 }
 
-/// Keyset condition and order for sorting by `column` (text) then id.
-fn keyset<E: EntityTrait>(
-    mut select: Select<E>,
-    column: Option<SimpleExpr>,
-    id: impl IntoColumnRef + Copy,
+/// SQLite: `column` starts with `text` (as a range, so a B-tree index serves it);
+/// `upper` compares with the upper-cased text, else `lower(column)` with the lower-cased.
+fn starts_with(column: impl IntoColumnRef + Copy, text: &str, upper: bool) -> SimpleExpr {
+    let needle = if upper {
+        text.to_uppercase()
+    } else {
+        text.to_lowercase()
+    };
+    let end = format!("{needle}\u{10FFFF}");
+    let value: SimpleExpr = if upper {
+        Expr::col(column).into()
+    } else {
+        Func::lower(Expr::col(column)).into()
+    };
+    value.clone().gte(needle).and(value.lt(end))
+}
+
+/// How a page is cut: sort column (by its name in the selected columns; `None` sorts by
+/// id alone), direction, cursor, size.
+struct Cut<'a> {
+    sort: Option<&'static str>,
     desc: bool,
     after: Option<Key>,
-) -> Select<E> {
-    let order = if desc { Order::Desc } else { Order::Asc };
-    match (&column, after) {
+    size: u64,
+    /// The table the columns belong to, for the plain (non-search) query.
+    table: &'a str,
+}
+
+/// Runs `select` (columns and filters, no order or limit) for one page. Search pages go
+/// through the materialised fence described in the module docs.
+async fn page_rows<E: EntityTrait>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    cut: Cut<'_>,
+    fenced: bool,
+) -> ServiceResult<Vec<QueryResult>> {
+    let backend = db.get_database_backend();
+    let inner = select.build(backend);
+    let mut values: Vec<Value> = inner.values.map(|v| v.0).unwrap_or_default();
+    let param = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        match backend {
+            DatabaseBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_owned(),
+        }
+    };
+    let prefix = if fenced { "m.".to_owned() } else { format!("\"{}\".", cut.table) };
+    let id = format!("{prefix}\"id\"");
+    let (op, dir) = if cut.desc { ("<", "DESC") } else { (">", "ASC") };
+    let mut condition = String::new();
+    match (cut.sort, cut.after) {
         (Some(col), Some(Key::Text(value, last))) => {
-            let (beyond, id_beyond) = if desc {
-                (col.clone().lt(value.clone()), Expr::col(id).lt(last))
-            } else {
-                (col.clone().gt(value.clone()), Expr::col(id).gt(last))
-            };
-            select = select.filter(
-                Condition::any()
-                    .add(beyond)
-                    .add(Condition::all().add(col.clone().eq(value)).add(id_beyond)),
-            );
+            let col = format!("{prefix}\"{col}\"");
+            let v1 = param(value.clone().into(), &mut values);
+            let v2 = param(value.into(), &mut values);
+            let v3 = param(last.into(), &mut values);
+            condition = format!("({col} {op} {v1} OR ({col} = {v2} AND {id} {op} {v3}))");
         }
         (None, Some(Key::Id(last))) => {
-            select = select.filter(if desc {
-                Expr::col(id).lt(last)
-            } else {
-                Expr::col(id).gt(last)
-            });
+            let v = param(last.into(), &mut values);
+            condition = format!("{id} {op} {v}");
         }
         _ => {}
     }
-    if let Some(col) = column {
-        select = select.order_by(col, order.clone());
-    }
-    select.order_by(Expr::col(id), order)
+    let order = match cut.sort {
+        Some(col) => format!("{prefix}\"{col}\" {dir}, {id} {dir}"),
+        None => format!("{id} {dir}"),
+    };
+    let sql = if fenced {
+        let filter = if condition.is_empty() { String::new() } else { format!("WHERE {condition}") };
+        format!(
+            "WITH m AS MATERIALIZED ({}) SELECT * FROM m {filter} ORDER BY {order} LIMIT {}",
+            inner.sql,
+            cut.size + 1
+        )
+    } else {
+        let glue = if inner.sql.contains(" WHERE ") { "AND" } else { "WHERE" };
+        let filter = if condition.is_empty() { String::new() } else { format!("{glue} {condition}") };
+        format!("{} {filter} ORDER BY {order} LIMIT {}", inner.sql, cut.size + 1)
+    };
+    Ok(db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?)
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339()
+/// Splits off the extra row that says another page exists; `key` makes its cursor.
+fn finish<T>(mut rows: Vec<T>, size: u64, key: impl Fn(&T) -> Key) -> Page<T> {
+    let next = (rows.len() as u64 > size).then(|| {
+        rows.truncate(size as usize);
+        encode(key(rows.last().expect("a full page has a last row")))
+    });
+    Page { rows, next }
+}
+
+fn text(row: &QueryResult, col: &str) -> ServiceResult<String> {
+    Ok(row.try_get::<String>("", col)?)
+}
+
+fn id(row: &QueryResult, col: &str) -> ServiceResult<i64> {
+    Ok(row.try_get::<i64>("", col)?)
+}
+
+fn created(row: &QueryResult) -> ServiceResult<String> {
+    Ok(row.try_get::<DateTime<Utc>>("", "created_at")?.to_rfc3339())
 }
 
 /// A page of carriers. Sort keys: `name` (default), `account_code`, `created`.
@@ -129,21 +180,13 @@ pub async fn list_carriers(
     ]);
     let q = query.q.trim();
     if !q.is_empty() {
-        select = select.filter(
+        select = select.filter(if backend == DatabaseBackend::Postgres {
+            Condition::all().add(contains(Expr::col(carrier::Column::SearchKey).into(), q))
+        } else {
             Condition::any()
-                .add(matches(
-                    backend,
-                    (carrier::Entity, carrier::Column::Name),
-                    q,
-                    false,
-                ))
-                .add(matches(
-                    backend,
-                    (carrier::Entity, carrier::Column::AccountCode),
-                    q,
-                    true,
-                )),
-        );
+                .add(starts_with((carrier::Entity, carrier::Column::Name), q, false))
+                .add(starts_with((carrier::Entity, carrier::Column::AccountCode), q, true))
+        });
     }
     if !query.status.is_empty() {
         select = select.filter(carrier::Column::Status.eq(query.status.as_str()));
@@ -154,47 +197,33 @@ pub async fn list_carriers(
     if !query.currency.is_empty() {
         select = select.filter(carrier::Column::Currency.eq(query.currency.to_uppercase()));
     }
-    let column = match query.sort.as_str() {
-        "account_code" => Some(carrier::Column::AccountCode),
+    let sort = match query.sort.as_str() {
+        "account_code" => Some("account_code"),
         "created" => None,
-        _ => Some(carrier::Column::Name),
+        _ => Some("name"),
     };
-    let size = query.page_size() as usize;
-    select = keyset(
-        select,
-        column.map(|c| Expr::col((carrier::Entity, c)).into()),
-        (carrier::Entity, carrier::Column::Id),
-        query.desc,
-        decode(&query.after),
-    )
-    .limit(size as u64 + 1);
-    let mut rows: Vec<CarrierRow> = select
-        .into_tuple::<(i64, String, String, String, String, String, DateTime<Utc>)>()
-        .all(db)
+    let size = u64::from(query.page_size());
+    let cut = Cut { sort, desc: query.desc, after: decode(&query.after), size, table: "carriers" };
+    let rows = page_rows(db, select, cut, !q.is_empty())
         .await?
-        .into_iter()
-        .map(
-            |(id, name, account_code, carrier_type, status, currency, created_at)| CarrierRow {
-                id,
-                name,
-                account_code,
-                carrier_type,
-                status,
-                currency,
-                created_at: rfc3339(created_at),
-            },
-        )
-        .collect();
-    let next = (rows.len() > size).then(|| {
-        rows.truncate(size);
-        let last = rows.last().expect("a full page has a last row");
-        encode(match column {
-            Some(carrier::Column::AccountCode) => Key::Text(last.account_code.clone(), last.id),
-            Some(_) => Key::Text(last.name.clone(), last.id),
-            None => Key::Id(last.id),
+        .iter()
+        .map(|r| {
+            Ok(CarrierRow {
+                id: id(r, "id")?,
+                name: text(r, "name")?,
+                account_code: text(r, "account_code")?,
+                carrier_type: text(r, "carrier_type")?,
+                status: text(r, "status")?,
+                currency: text(r, "currency")?,
+                created_at: created(r)?,
+            })
         })
-    });
-    Ok(Page { rows, next })
+        .collect::<ServiceResult<Vec<_>>>()?;
+    Ok(finish(rows, size, |last| match sort {
+        Some("account_code") => Key::Text(last.account_code.clone(), last.id),
+        Some(_) => Key::Text(last.name.clone(), last.id),
+        None => Key::Id(last.id),
+    }))
 }
 
 /// A page of interconnects with their carrier's name. Sort keys: `name` (default),
@@ -221,12 +250,12 @@ pub async fn list_interconnects(
         .join(JoinType::InnerJoin, interconnect::Relation::Carrier.def());
     let q = query.q.trim();
     if !q.is_empty() {
-        select = select.filter(matches(
-            backend,
-            (interconnect::Entity, interconnect::Column::Name),
-            q,
-            false,
-        ));
+        let name = (interconnect::Entity, interconnect::Column::Name);
+        select = select.filter(if backend == DatabaseBackend::Postgres {
+            contains(Func::lower(Expr::col(name)).into(), q)
+        } else {
+            starts_with(name, q, false)
+        });
     }
     if !query.status.is_empty() {
         select = select.filter(interconnect::Column::Status.eq(query.status.as_str()));
@@ -234,56 +263,29 @@ pub async fn list_interconnects(
     if !query.kind.is_empty() {
         select = select.filter(interconnect::Column::Direction.eq(query.kind.as_str()));
     }
-    let by_name = query.sort != "created";
-    let size = query.page_size() as usize;
-    select = keyset(
-        select,
-        by_name.then(|| Expr::col((interconnect::Entity, interconnect::Column::Name)).into()),
-        (interconnect::Entity, interconnect::Column::Id),
-        query.desc,
-        decode(&query.after),
-    )
-    .limit(size as u64 + 1);
-    type Tuple = (
-        i64,
-        String,
-        i64,
-        String,
-        String,
-        String,
-        Option<String>,
-        DateTime<Utc>,
-    );
-    let mut rows: Vec<InterconnectRow> = select
-        .into_tuple::<Tuple>()
-        .all(db)
+    let sort = (query.sort != "created").then_some("name");
+    let size = u64::from(query.page_size());
+    let cut = Cut { sort, desc: query.desc, after: decode(&query.after), size, table: "interconnects" };
+    let rows = page_rows(db, select, cut, !q.is_empty())
         .await?
-        .into_iter()
-        .map(
-            |(id, name, carrier_id, carrier_name, direction, status, tech_prefix, created_at)| {
-                InterconnectRow {
-                    id,
-                    name,
-                    carrier_id,
-                    carrier_name,
-                    direction,
-                    status,
-                    tech_prefix,
-                    created_at: rfc3339(created_at),
-                }
-            },
-        )
-        .collect();
-    let next = (rows.len() > size).then(|| {
-        rows.truncate(size);
-        let last = rows.last().expect("a full page has a last row");
-        encode(if by_name {
-            Key::Text(last.name.clone(), last.id)
-        } else {
-            Key::Id(last.id)
+        .iter()
+        .map(|r| {
+            Ok(InterconnectRow {
+                id: id(r, "id")?,
+                name: text(r, "name")?,
+                carrier_id: id(r, "carrier_id")?,
+                carrier_name: text(r, "carrier_name")?,
+                direction: text(r, "direction")?,
+                status: text(r, "status")?,
+                tech_prefix: r.try_get::<Option<String>>("", "tech_prefix")?,
+                created_at: created(r)?,
+            })
         })
-    });
-    Ok(Page { rows, next })
+        .collect::<ServiceResult<Vec<_>>>()?;
+    Ok(finish(rows, size, |last| match sort {
+        Some(_) => Key::Text(last.name.clone(), last.id),
+        None => Key::Id(last.id),
+    }))
 }
 
 /// A page of services. Sort keys: `name` (default), `created`. Filters: `status`,
@@ -303,12 +305,12 @@ pub async fn list_services(
     ]);
     let q = query.q.trim();
     if !q.is_empty() {
-        select = select.filter(matches(
-            backend,
-            (service::Entity, service::Column::Name),
-            q,
-            false,
-        ));
+        let name = (service::Entity, service::Column::Name);
+        select = select.filter(if backend == DatabaseBackend::Postgres {
+            contains(Func::lower(Expr::col(name)).into(), q)
+        } else {
+            starts_with(name, q, false)
+        });
     }
     if !query.status.is_empty() {
         select = select.filter(service::Column::Status.eq(query.status.as_str()));
@@ -316,40 +318,25 @@ pub async fn list_services(
     if !query.kind.is_empty() {
         select = select.filter(service::Column::Direction.eq(query.kind.as_str()));
     }
-    let by_name = query.sort != "created";
-    let size = query.page_size() as usize;
-    select = keyset(
-        select,
-        by_name.then(|| Expr::col((service::Entity, service::Column::Name)).into()),
-        (service::Entity, service::Column::Id),
-        query.desc,
-        decode(&query.after),
-    )
-    .limit(size as u64 + 1);
-    let mut rows: Vec<ServiceRow> = select
-        .into_tuple::<(i64, String, String, String, String, DateTime<Utc>)>()
-        .all(db)
+    let sort = (query.sort != "created").then_some("name");
+    let size = u64::from(query.page_size());
+    let cut = Cut { sort, desc: query.desc, after: decode(&query.after), size, table: "services" };
+    let rows = page_rows(db, select, cut, !q.is_empty())
         .await?
-        .into_iter()
-        .map(
-            |(id, name, direction, status, description, created_at)| ServiceRow {
-                id,
-                name,
-                direction,
-                status,
-                description,
-                created_at: rfc3339(created_at),
-            },
-        )
-        .collect();
-    let next = (rows.len() > size).then(|| {
-        rows.truncate(size);
-        let last = rows.last().expect("a full page has a last row");
-        encode(if by_name {
-            Key::Text(last.name.clone(), last.id)
-        } else {
-            Key::Id(last.id)
+        .iter()
+        .map(|r| {
+            Ok(ServiceRow {
+                id: id(r, "id")?,
+                name: text(r, "name")?,
+                direction: text(r, "direction")?,
+                status: text(r, "status")?,
+                description: text(r, "description")?,
+                created_at: created(r)?,
+            })
         })
-    });
-    Ok(Page { rows, next })
+        .collect::<ServiceResult<Vec<_>>>()?;
+    Ok(finish(rows, size, |last| match sort {
+        Some(_) => Key::Text(last.name.clone(), last.id),
+        None => Key::Id(last.id),
+    }))
 }

@@ -48,6 +48,7 @@ pub async fn create_carrier(
     let now = Utc::now();
     let kind = new.carrier_type;
     let model = carrier::ActiveModel {
+        search_key: Set(search_key(&new.name, &new.account_code)),
         name: Set(new.name),
         account_code: Set(new.account_code),
         carrier_type: Set(kind.as_str().to_owned()),
@@ -79,6 +80,11 @@ pub async fn create_carrier(
     .await?;
     txn.commit().await?;
     Ok(model)
+}
+
+/// What the carriers list searches for a carrier: `lower(name) lower(account_code)`.
+pub fn search_key(name: &str, account_code: &str) -> String {
+    format!("{} {}", name.to_lowercase(), account_code.to_lowercase())
 }
 
 async fn ensure_account_code_free<C: ConnectionTrait>(
@@ -181,6 +187,7 @@ pub async fn update_details(
     }
     ensure_account_code_free(&txn, &details.account_code, Some(id)).await?;
     let mut active: carrier::ActiveModel = before.clone().into();
+    active.search_key = Set(search_key(&details.name, &details.account_code));
     active.name = Set(details.name);
     active.account_code = Set(details.account_code);
     active.carrier_type = Set(details.carrier_type.as_str().to_owned());

@@ -37,6 +37,9 @@ pub struct Model {
     pub payment_terms_days: i32,
     pub invoice_email: Option<String>,
     pub tax_id: Option<String>,
+    /// `lower(name) + " " + lower(account_code)`: what the carriers list searches.
+    #[serde(skip)]
+    pub search_key: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
