@@ -27,6 +27,8 @@ test('a carrier is created, every tab filled and saved, and everything persists'
   await page.goto('/admin/carriers');
   await signIn(page, admin.email, admin.password);
   await page.waitForURL(`${BASE_URL}/admin/carriers`);
+  await hydrated(page);
+  await page.getByLabel('Search name or account code').fill('northw');
   await page.getByTestId('carriers-table').getByText('Northwind Voice').waitFor();
   await expectAccessible(page, 'carriers list');
   for (const view of ['Interconnects', 'Services']) {

@@ -30,8 +30,16 @@ async fn seed(db: &DatabaseConnection, carriers: u64) {
             format!("(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s) AS s")
         }
     };
-    let code = if pg { "'C' || lpad(i::text, 7, '0')" } else { "printf('C%07d', i)" };
-    let now = if pg { "now()" } else { "'2026-11-21T00:00:00+00:00'" };
+    let code = if pg {
+        "'C' || lpad(i::text, 7, '0')"
+    } else {
+        "printf('C%07d', i)"
+    };
+    let now = if pg {
+        "now()"
+    } else {
+        "'2026-11-21T00:00:00+00:00'"
+    };
     let first = "CASE i % 10 WHEN 0 THEN 'Acme' WHEN 1 THEN 'Globex' WHEN 2 THEN 'Initech' WHEN 3 THEN 'Umbrella' \
                  WHEN 4 THEN 'Vandelay' WHEN 5 THEN 'Wonka' WHEN 6 THEN 'Stark' WHEN 7 THEN 'Wayne' WHEN 8 THEN 'Tyrell' ELSE 'Cyberdyne' END";
     let second = "CASE (i / 10) % 5 WHEN 0 THEN ' Telecom ' WHEN 1 THEN ' Voice ' WHEN 2 THEN ' Networks ' WHEN 3 THEN ' Carrier ' ELSE ' Communications ' END";
@@ -59,7 +67,9 @@ async fn seed(db: &DatabaseConnection, carriers: u64) {
     ))
     .await
     .unwrap();
-    db.execute_unprepared(if pg { "ANALYZE" } else { "ANALYZE" }).await.unwrap();
+    db.execute_unprepared(if pg { "ANALYZE" } else { "ANALYZE" })
+        .await
+        .unwrap();
 }
 
 async fn measure<F, Fut>(samples: usize, mut run: F) -> (Duration, Duration, Duration)
@@ -78,18 +88,33 @@ where
         assert!(rows > 0 || i > 0, "a scenario returned nothing");
     }
     times.sort();
-    (percentile(&times, 0.5), percentile(&times, 0.95), percentile(&times, 0.99))
+    (
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+    )
 }
 
 async fn run(db: &DatabaseConnection, name: &str, samples: usize) {
     println!("\n{name}: carriers list (page of 50)");
-    println!("{:<46} {:>9} {:>9} {:>9}", "scenario", "p50 ms", "p95 ms", "p99 ms");
+    println!(
+        "{:<46} {:>9} {:>9} {:>9}",
+        "scenario", "p50 ms", "p95 ms", "p99 ms"
+    );
     let show = |label: &str, (p50, p95, p99): (Duration, Duration, Duration)| {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!("{label:<46} {:>9.2} {:>9.2} {:>9.2}", ms(p50), ms(p95), ms(p99));
+        println!(
+            "{label:<46} {:>9.2} {:>9.2} {:>9.2}",
+            ms(p50),
+            ms(p95),
+            ms(p99)
+        );
     };
     let q = |f: fn(&mut ListQuery)| {
-        let mut query = ListQuery { limit: 50, ..Default::default() };
+        let mut query = ListQuery {
+            limit: 50,
+            ..Default::default()
+        };
         f(&mut query);
         query
     };
@@ -108,43 +133,123 @@ async fn run(db: &DatabaseConnection, name: &str, samples: usize) {
         }
     }
 
-    show("first page, by name", measure(samples, |_| async {
-        list::list_carriers(db, &q(|_| ())).await.unwrap().rows.len()
-    }).await);
-    show("a later page (keyset cursor, up to page 200)", measure(samples, |i| {
-        let mut query = q(|_| ());
-        query.after = cursors[i % cursors.len()].clone();
-        async move { list::list_carriers(db, &query).await.unwrap().rows.len() }
-    }).await);
-    show("by account code, descending", measure(samples, |_| async {
-        list::list_carriers(db, &q(|q| { q.sort = "account_code".into(); q.desc = true; })).await.unwrap().rows.len()
-    }).await);
-    let terms = ["acme", "wonka", "tyrell voice", "C00123", "glob", "stark net", "umbrella carrier 4", "vandel"];
-    show("search (name or account code)", measure(samples, |i| {
-        let mut query = q(|_| ());
-        query.q = terms[i % terms.len()].into();
-        async move { list::list_carriers(db, &query).await.unwrap().rows.len() }
-    }).await);
-    show("filters: inactive suppliers in EUR", measure(samples, |_| async {
-        list::list_carriers(db, &q(|q| { q.status = "inactive".into(); q.kind = "supplier".into(); q.currency = "EUR".into(); }))
-            .await.unwrap().rows.len()
-    }).await);
-    show("interconnects view, first page (join)", measure(samples, |_| async {
-        list::list_interconnects(db, &q(|_| ())).await.unwrap().rows.len()
-    }).await);
-    show("interconnects view, search", measure(samples, |i| {
-        let mut query = q(|_| ());
-        query.q = ["trunk 12", "trunk 99", "trunk 5"][i % 3].into();
-        async move { list::list_interconnects(db, &query).await.unwrap().rows.len() }
-    }).await);
+    show(
+        "first page, by name",
+        measure(samples, |_| async {
+            list::list_carriers(db, &q(|_| ()))
+                .await
+                .unwrap()
+                .rows
+                .len()
+        })
+        .await,
+    );
+    show(
+        "a later page (keyset cursor, up to page 200)",
+        measure(samples, |i| {
+            let mut query = q(|_| ());
+            query.after = cursors[i % cursors.len()].clone();
+            async move { list::list_carriers(db, &query).await.unwrap().rows.len() }
+        })
+        .await,
+    );
+    show(
+        "by account code, descending",
+        measure(samples, |_| async {
+            list::list_carriers(
+                db,
+                &q(|q| {
+                    q.sort = "account_code".into();
+                    q.desc = true;
+                }),
+            )
+            .await
+            .unwrap()
+            .rows
+            .len()
+        })
+        .await,
+    );
+    let terms = [
+        "acme",
+        "wonka",
+        "tyrell voice",
+        "C00123",
+        "glob",
+        "stark net",
+        "umbrella carrier 4",
+        "vandel",
+    ];
+    show(
+        "search (name or account code)",
+        measure(samples, |i| {
+            let mut query = q(|_| ());
+            query.q = terms[i % terms.len()].into();
+            async move { list::list_carriers(db, &query).await.unwrap().rows.len() }
+        })
+        .await,
+    );
+    show(
+        "filters: inactive suppliers in EUR",
+        measure(samples, |_| async {
+            list::list_carriers(
+                db,
+                &q(|q| {
+                    q.status = "inactive".into();
+                    q.kind = "supplier".into();
+                    q.currency = "EUR".into();
+                }),
+            )
+            .await
+            .unwrap()
+            .rows
+            .len()
+        })
+        .await,
+    );
+    show(
+        "interconnects view, first page (join)",
+        measure(samples, |_| async {
+            list::list_interconnects(db, &q(|_| ()))
+                .await
+                .unwrap()
+                .rows
+                .len()
+        })
+        .await,
+    );
+    show(
+        "interconnects view, search",
+        measure(samples, |i| {
+            let mut query = q(|_| ());
+            query.q = ["trunk 12", "trunk 99", "trunk 5"][i % 3].into();
+            async move {
+                list::list_interconnects(db, &query)
+                    .await
+                    .unwrap()
+                    .rows
+                    .len()
+            }
+        })
+        .await,
+    );
 }
 
 #[tokio::main]
 async fn main() {
-    let carriers: u64 = std::env::var("BENCH_CARRIERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let samples: usize = std::env::var("BENCH_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
+    let carriers: u64 = std::env::var("BENCH_CARRIERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let samples: usize = std::env::var("BENCH_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
     for (var, default) in [
-        ("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        (
+            "TEST_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
         ("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
     ] {
         if std::env::var(var).is_err() {

@@ -17,8 +17,8 @@ use domain::listing::{CarrierRow, InterconnectRow, ListQuery, Page, ServiceRow};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    JoinType, QueryFilter, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
-    Statement, Value,
+    JoinType, QueryFilter, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select, Statement,
+    Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -102,9 +102,17 @@ async fn page_rows<E: EntityTrait>(
             _ => "?".to_owned(),
         }
     };
-    let prefix = if fenced { "m.".to_owned() } else { format!("\"{}\".", cut.table) };
+    let prefix = if fenced {
+        "m.".to_owned()
+    } else {
+        format!("\"{}\".", cut.table)
+    };
     let id = format!("{prefix}\"id\"");
-    let (op, dir) = if cut.desc { ("<", "DESC") } else { (">", "ASC") };
+    let (op, dir) = if cut.desc {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
     let mut condition = String::new();
     match (cut.sort, cut.after) {
         (Some(col), Some(Key::Text(value, last))) => {
@@ -125,16 +133,32 @@ async fn page_rows<E: EntityTrait>(
         None => format!("{id} {dir}"),
     };
     let sql = if fenced {
-        let filter = if condition.is_empty() { String::new() } else { format!("WHERE {condition}") };
+        let filter = if condition.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {condition}")
+        };
         format!(
             "WITH m AS MATERIALIZED ({}) SELECT * FROM m {filter} ORDER BY {order} LIMIT {}",
             inner.sql,
             cut.size + 1
         )
     } else {
-        let glue = if inner.sql.contains(" WHERE ") { "AND" } else { "WHERE" };
-        let filter = if condition.is_empty() { String::new() } else { format!("{glue} {condition}") };
-        format!("{} {filter} ORDER BY {order} LIMIT {}", inner.sql, cut.size + 1)
+        let glue = if inner.sql.contains(" WHERE ") {
+            "AND"
+        } else {
+            "WHERE"
+        };
+        let filter = if condition.is_empty() {
+            String::new()
+        } else {
+            format!("{glue} {condition}")
+        };
+        format!(
+            "{} {filter} ORDER BY {order} LIMIT {}",
+            inner.sql,
+            cut.size + 1
+        )
     };
     Ok(db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -184,8 +208,16 @@ pub async fn list_carriers(
             Condition::all().add(contains(Expr::col(carrier::Column::SearchKey).into(), q))
         } else {
             Condition::any()
-                .add(starts_with((carrier::Entity, carrier::Column::Name), q, false))
-                .add(starts_with((carrier::Entity, carrier::Column::AccountCode), q, true))
+                .add(starts_with(
+                    (carrier::Entity, carrier::Column::Name),
+                    q,
+                    false,
+                ))
+                .add(starts_with(
+                    (carrier::Entity, carrier::Column::AccountCode),
+                    q,
+                    true,
+                ))
         });
     }
     if !query.status.is_empty() {
@@ -203,7 +235,13 @@ pub async fn list_carriers(
         _ => Some("name"),
     };
     let size = u64::from(query.page_size());
-    let cut = Cut { sort, desc: query.desc, after: decode(&query.after), size, table: "carriers" };
+    let cut = Cut {
+        sort,
+        desc: query.desc,
+        after: decode(&query.after),
+        size,
+        table: "carriers",
+    };
     let rows = page_rows(db, select, cut, !q.is_empty())
         .await?
         .iter()
@@ -265,7 +303,13 @@ pub async fn list_interconnects(
     }
     let sort = (query.sort != "created").then_some("name");
     let size = u64::from(query.page_size());
-    let cut = Cut { sort, desc: query.desc, after: decode(&query.after), size, table: "interconnects" };
+    let cut = Cut {
+        sort,
+        desc: query.desc,
+        after: decode(&query.after),
+        size,
+        table: "interconnects",
+    };
     let rows = page_rows(db, select, cut, !q.is_empty())
         .await?
         .iter()
@@ -320,7 +364,13 @@ pub async fn list_services(
     }
     let sort = (query.sort != "created").then_some("name");
     let size = u64::from(query.page_size());
-    let cut = Cut { sort, desc: query.desc, after: decode(&query.after), size, table: "services" };
+    let cut = Cut {
+        sort,
+        desc: query.desc,
+        after: decode(&query.after),
+        size,
+        table: "services",
+    };
     let rows = page_rows(db, select, cut, !q.is_empty())
         .await?
         .iter()

@@ -2,5 +2,6 @@
 //! PostgreSQL + Redis (`service::testing::backends`).
 
 mod carriers;
+mod catalog;
 mod kv;
 mod users;

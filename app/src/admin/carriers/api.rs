@@ -761,3 +761,15 @@ pub async fn fetch_service_form(id: i64) -> Result<ServiceForm, AppError> {
         .await,
     )
 }
+
+/// Deletes an inactive interconnect (an active one is refused: deactivate it first).
+#[server(prefix = "/fn", endpoint = "admin/interconnect/delete")]
+pub async fn delete_interconnect(id: i64) -> Result<(), AppError> {
+    respond(
+        async move {
+            let actor = actor(Role::Admin).await?;
+            Ok(interconnects::delete_interconnect(&state()?.db, &actor, id).await?)
+        }
+        .await,
+    )
+}

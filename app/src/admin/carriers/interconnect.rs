@@ -94,10 +94,27 @@ fn InterconnectLoaded(s: InterconnectSettings) -> impl IntoView {
     let direction_label = Direction::parse(&s.with_value(|s| s.direction.clone()))
         .map(|d| d.label())
         .unwrap_or("");
+    let toaster = use_toaster();
+    let navigate = leptos_router::hooks::use_navigate();
+    let carrier_id = s.with_value(|s| s.carrier_id);
+    let remove = Action::new_local(move |_: &()| async move { delete_interconnect(id).await });
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(())) => {
+            toaster.success("Interconnect deleted");
+            navigate(
+                &format!("/admin/carriers/{carrier_id}?tab=interconnects"),
+                Default::default(),
+            );
+        }
+        Some(Err(e)) => toaster.error(e.to_string()),
+        None => {}
+    });
     view! {
         {move || view! {
             <PageHeader title=name.get() description=s.with_value(|s| format!("{} interconnect of {}", direction_label, s.carrier_name))>
                 <StatusTag status=status.get()/>
+                <ConfirmDelete what=format!("interconnect {}", name.get()) label="Delete interconnect"
+                    on_confirm=Callback::new(move |_| { remove.dispatch(()); })/>
             </PageHeader>
         }}
         <p class="breadcrumb">
