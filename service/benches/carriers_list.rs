@@ -67,9 +67,7 @@ async fn seed(db: &DatabaseConnection, carriers: u64) {
     ))
     .await
     .unwrap();
-    db.execute_unprepared(if pg { "ANALYZE" } else { "ANALYZE" })
-        .await
-        .unwrap();
+    db.execute_unprepared("ANALYZE").await.unwrap();
 }
 
 async fn measure<F, Fut>(samples: usize, mut run: F) -> (Duration, Duration, Duration)

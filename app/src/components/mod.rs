@@ -223,17 +223,6 @@ pub fn encode_query_value(value: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn query_values_are_percent_encoded() {
-        assert_eq!(
-            super::encode_query_value("/admin/users?tab=a b&x=1"),
-            "/admin/users%3Ftab%3Da%20b%26x%3D1"
-        );
-    }
-}
-
 /// Data a tab loads in the browser once it is shown: `None` while loading (the server
 /// render shows the loading state too, so hydration always matches), then the result.
 /// The callback loads it again (Retry).
@@ -256,4 +245,15 @@ where
     };
     Effect::new(move |_| load());
     (data, Callback::new(move |_| load()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            super::encode_query_value("/admin/users?tab=a b&x=1"),
+            "/admin/users%3Ftab%3Da%20b%26x%3D1"
+        );
+    }
 }

@@ -66,7 +66,7 @@ fn starts_with(column: impl IntoColumnRef + Copy, text: &str, upper: bool) -> Si
     };
     let end = format!("{needle}\u{10FFFF}");
     let value: SimpleExpr = if upper {
-        Expr::col(column).into()
+        Expr::col(column)
     } else {
         Func::lower(Expr::col(column)).into()
     };
@@ -205,7 +205,7 @@ pub async fn list_carriers(
     let q = query.q.trim();
     if !q.is_empty() {
         select = select.filter(if backend == DatabaseBackend::Postgres {
-            Condition::all().add(contains(Expr::col(carrier::Column::SearchKey).into(), q))
+            Condition::all().add(contains(Expr::col(carrier::Column::SearchKey), q))
         } else {
             Condition::any()
                 .add(starts_with(
