@@ -488,11 +488,22 @@ fn sip_port(text: &str) -> Result<u16, String> {
     .map(|p| p.map_or(DEFAULT_SIP_PORT, |p| p as u16))
 }
 
+/// The shortest ingress network prefix accepted: /16 for IPv4, /32 for IPv6 (an IPv6
+/// site allocation, RFC 6177). Anything wider would accept calls from whole providers.
+pub fn min_ingress_prefix(network: &std::net::IpAddr) -> u8 {
+    if network.is_ipv4() {
+        16
+    } else {
+        32
+    }
+}
+
 /// Validates an address of an interconnect with this `direction`, reporting every bad
 /// field (`address`, `port`, `transport`).
 ///
 /// Ingress accepts an IP or a network only: calls are accepted by source address, which
-/// a host name cannot be matched against reliably. Egress accepts an IP or a host name,
+/// a host name cannot be matched against reliably; a network no wider than
+/// [`min_ingress_prefix`] (so `0.0.0.0/0` is refused). Egress accepts an IP or a host name,
 /// not a network: calls go to one destination.
 pub fn validate_address(form: &AddressForm, direction: Direction) -> Result<Address, FieldErrors> {
     let mut errors = FieldErrors::new();
@@ -508,6 +519,14 @@ pub fn validate_address(form: &AddressForm, direction: Direction) -> Result<Addr
                 "Who may send us calls must be an IP address or a network (CIDR) such as 192.0.2.0/24, not a host name."
                     .to_owned(),
             ),
+            (Direction::Ingress, AddressSpec::Cidr { network, prefix_len })
+                if *prefix_len < min_ingress_prefix(network) =>
+            {
+                Err(format!(
+                    "/{prefix_len} would let a large part of the internet send calls as this carrier (toll fraud). Use a network of /{} or smaller.",
+                    min_ingress_prefix(network)
+                ))
+            }
             (Direction::Egress, AddressSpec::Cidr { .. }) => Err(
                 "Where we send calls must be one IP address or a host name, not a network."
                     .to_owned(),
@@ -2489,5 +2508,20 @@ mod tests {
             prop_assert_eq!(t.b, format!("{prefix}{kept}"));
             prop_assert_eq!(t.a, "1");
         }
+    }
+
+    #[test]
+    fn ingress_networks_wider_than_a_slash_16_are_refused() {
+        let form = |a: &str| AddressForm {
+            address: a.into(),
+            port: String::new(),
+            transport: "udp".into(),
+        };
+        let errors = validate_address(&form("0.0.0.0/0"), Direction::Ingress).unwrap_err();
+        assert!(errors.get("address").unwrap().contains("toll fraud"));
+        assert!(validate_address(&form("10.0.0.0/15"), Direction::Ingress).is_err());
+        assert!(validate_address(&form("10.0.0.0/16"), Direction::Ingress).is_ok());
+        assert!(validate_address(&form("2001:db8::/31"), Direction::Ingress).is_err());
+        assert!(validate_address(&form("2001:db8::/48"), Direction::Ingress).is_ok());
     }
 }

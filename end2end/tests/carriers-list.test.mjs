@@ -75,6 +75,11 @@ test('services and reference data are managed from their pages', async () => {
   await page.getByRole('button', { name: 'Add to POPs' }).click();
   await page.getByTestId('reference-table').getByText('London LD8').waitFor();
   await expectAccessible(page, 'reference data, POPs');
+  await page.getByRole('button', { name: 'Edit London LD8' }).click();
+  await page.getByLabel('Name').fill('London LD9');
+  await page.getByRole('button', { name: 'Save London LD9' }).click();
+  await page.getByTestId('reference-table').getByText('London LD9').waitFor();
+  assert.equal(await page.getByTestId('reference-table').getByText('London LD8').count(), 0, 'renamed, not added');
   await page.getByTestId('tab-codec').click();
   await page.getByTestId('reference-table').getByText('PCMA').waitFor();
   await expectAccessible(page, 'reference data, codecs');

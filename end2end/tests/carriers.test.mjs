@@ -74,6 +74,14 @@ test('a carrier is created, every tab filled and saved, and everything persists'
   await toast(page, 'Accounting details saved');
   assert.equal(await page.getByTestId('billing-term').innerText(), 'weekly 7/3');
 
+  // Unsaved changes: leaving the tab asks first; "stay" keeps the tab and the edit.
+  await page.getByLabel('Tax id').fill('GB123456789');
+  page.once('dialog', (d) => d.dismiss());
+  await page.getByTestId('tab-contacts').click();
+  assert.equal(new URL(page.url()).searchParams.get('tab'), 'accounting');
+  assert.equal(await page.getByLabel('Tax id').inputValue(), 'GB123456789');
+  page.once('dialog', (d) => d.accept());
+
   // Contact.
   await openTab(page, 'contacts');
   await page.getByTestId('add-contact').click();

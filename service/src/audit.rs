@@ -4,8 +4,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -167,6 +167,50 @@ pub async fn record_change<C: ConnectionTrait, T: Serialize>(
         diff(before, after),
     )
     .await
+}
+
+/// The `id` field of a row (every table's primary key is `id`).
+fn row_id<T: Serialize>(row: &T) -> i64 {
+    serde_json::to_value(row)
+        .ok()
+        .and_then(|v| v.get("id").and_then(serde_json::Value::as_i64))
+        .unwrap_or_default()
+}
+
+/// The model type of an active model.
+pub type ModelOf<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Model;
+
+/// Writes `active` — an insert when `before` is `None`, else an update of `before` — and
+/// its audit entry (see [`record_change`]), both on `db`, the caller's transaction.
+/// Returns the saved row.
+pub async fn save<A, C>(
+    db: &C,
+    actor: &Actor,
+    entity: &str,
+    carrier_id: Option<i64>,
+    before: Option<&ModelOf<A>>,
+    active: A,
+) -> ServiceResult<ModelOf<A>>
+where
+    C: ConnectionTrait,
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    ModelOf<A>: IntoActiveModel<A> + Serialize,
+{
+    let after = match before {
+        Some(_) => active.update(db).await?,
+        None => active.insert(db).await?,
+    };
+    record_change(
+        db,
+        actor,
+        entity,
+        row_id(&after),
+        carrier_id,
+        before,
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
 }
 
 /// Maximum entries [`carrier_history`] returns per page.

@@ -172,20 +172,7 @@ pub async fn save_reference(
     active.max_channels = Set(valid.max_channels);
     active.max_cps = Set(valid.max_cps);
     active.updated_at = Set(now);
-    let after = match before {
-        Some(_) => active.update(&txn).await?,
-        None => active.insert(&txn).await?,
-    };
-    audit::record_change(
-        &txn,
-        actor,
-        kind.as_str(),
-        after.id,
-        None,
-        before.as_ref(),
-        Some(&after),
-    )
-    .await?;
+    let after = audit::save(&txn, actor, kind.as_str(), None, before.as_ref(), active).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -295,20 +282,7 @@ pub async fn save_service(
     active.voice_tier_id = Set(valid.voice_tier_id);
     active.description = Set(valid.description);
     active.updated_at = Set(now);
-    let after = match before {
-        Some(_) => active.update(&txn).await?,
-        None => active.insert(&txn).await?,
-    };
-    audit::record_change(
-        &txn,
-        actor,
-        "service",
-        after.id,
-        None,
-        before.as_ref(),
-        Some(&after),
-    )
-    .await?;
+    let after = audit::save(&txn, actor, "service", None, before.as_ref(), active).await?;
     txn.commit().await?;
     Ok(after)
 }

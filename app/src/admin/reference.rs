@@ -12,8 +12,8 @@ use super::carriers::api::{
 };
 use crate::bind;
 use crate::components::{
-    use_tab, use_toaster, ConfirmDelete, ErrorPanel, FormActions, FormErrors, Loading, PageHeader,
-    TabPanel, Tabs, TextField,
+    save_action, submit, use_tab, use_toaster, ConfirmDelete, ErrorPanel, FormActions, FormErrors,
+    Loading, PageHeader, TabPanel, Tabs, TextField,
 };
 use crate::error::AppError;
 
@@ -58,6 +58,8 @@ fn ReferenceTable(kind: String) -> impl IntoView {
         None => {}
     });
     let is_codec = kind == "codec";
+    // The item being edited in the form below the table (reference kinds, not codecs).
+    let editing = RwSignal::new(None::<(i64, ReferenceForm)>);
     let detail_label = match kind.as_str() {
         "codec" => "Payload",
         "channel_plan" => "Limits",
@@ -79,13 +81,27 @@ fn ReferenceTable(kind: String) -> impl IntoView {
                                     <th scope="col">"Actions"</th>
                                 </tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|r: ReferenceRow| view! {
-                                        <tr>
-                                            <td>{r.name.clone()}</td>
-                                            <td>{r.description.clone()}</td>
-                                            {(!detail_label.is_empty()).then(|| view! { <td>{r.detail.clone()}</td> })}
-                                            <td><ConfirmDelete what=r.name.clone() on_confirm=Callback::new(move |_| { remove.dispatch(r.id); })/></td>
-                                        </tr>
+                                    {list.into_iter().map(|r: ReferenceRow| {
+                                        let edit = (r.id, ReferenceForm {
+                                            name: r.name.clone(),
+                                            description: r.description.clone(),
+                                            max_channels: r.max_channels.map(|n| n.to_string()).unwrap_or_default(),
+                                            max_cps: r.max_cps.map(|n| n.to_string()).unwrap_or_default(),
+                                        });
+                                        view! {
+                                            <tr>
+                                                <td>{r.name.clone()}</td>
+                                                <td>{r.description.clone()}</td>
+                                                {(!detail_label.is_empty()).then(|| view! { <td>{r.detail.clone()}</td> })}
+                                                <td class="actions">
+                                                    {(!is_codec).then(|| view! {
+                                                        <button type="button" class="button button--small" aria-label=format!("Edit {}", r.name)
+                                                            on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
+                                                    })}
+                                                    <ConfirmDelete what=r.name.clone() on_confirm=Callback::new(move |_| { remove.dispatch(r.id); })/>
+                                                </td>
+                                            </tr>
+                                        }
                                     }).collect_view()}
                                 </tbody>
                             </table>
@@ -97,7 +113,7 @@ fn ReferenceTable(kind: String) -> impl IntoView {
         {if is_codec {
             view! { <CodecEditor on_saved=Callback::new(move |_| rows.refetch())/> }.into_any()
         } else {
-            view! { <ReferenceEditor kind=kind.clone() on_saved=Callback::new(move |_| rows.refetch())/> }.into_any()
+            view! { <ReferenceEditor kind=kind.clone() editing on_saved=Callback::new(move |_| rows.refetch())/> }.into_any()
         }}
     }
 }
@@ -109,35 +125,21 @@ fn CodecEditor(on_saved: Callback<()>) -> impl IntoView {
         ..Default::default()
     });
     let errors = FormErrors::new();
-    let toaster = use_toaster();
-    let save = Action::new_local(move |f: &CodecForm| {
-        let f = f.clone();
-        async move { save_codec(f).await }
-    });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(_)) => {
-            toaster.success("Codec added");
+    let save = save_action(
+        errors,
+        "Codec added",
+        "Codec not added",
+        move |f: CodecForm| save_codec(f),
+        move |_| {
             form.set(CodecForm {
                 clock_rate: "8000".into(),
                 ..Default::default()
             });
             on_saved.run(());
-        }
-        Some(Err(e)) => {
-            errors.show(&e);
-            toaster.error(format!("Codec not added: {e}"));
-        }
-        None => {}
-    });
+        },
+    );
     view! {
-        <form class="form form__row" on:submit=move |ev| {
-            ev.prevent_default();
-            let f = form.get_untracked();
-            match validate_codec(&f) {
-                Ok(_) => { errors.clear(); save.dispatch(f); }
-                Err(e) => errors.show(&AppError::Validation(e)),
-            }
-        }>
+        <form class="form form__row" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_codec, save); }>
             <TextField label="Codec name" name="name" prefix="codec" bind=bind!(form.name) errors placeholder="G726-32"/>
             <TextField label="Payload type" name="payload_type" prefix="codec" bind=bind!(form.payload_type) errors/>
             <TextField label="Clock rate (Hz)" name="clock_rate" prefix="codec" bind=bind!(form.clock_rate) errors/>
@@ -148,27 +150,37 @@ fn CodecEditor(on_saved: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-fn ReferenceEditor(kind: String, on_saved: Callback<()>) -> impl IntoView {
+fn ReferenceEditor(
+    kind: String,
+    editing: RwSignal<Option<(i64, ReferenceForm)>>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
     let parsed = ReferenceKind::parse(&kind);
     let form = RwSignal::new(ReferenceForm::default());
     let errors = FormErrors::new();
-    let toaster = use_toaster();
-    let save = Action::new_local(move |f: &ReferenceForm| {
-        let (f, kind) = (f.clone(), kind.clone());
-        async move { save_reference(kind, None, f).await }
+    // "Edit" on a row loads it here; saving then updates it instead of adding.
+    Effect::new(move |_| {
+        if let Some((_, values)) = editing.get() {
+            errors.clear();
+            form.set(values);
+        }
     });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(_)) => {
-            toaster.success("Added");
+    let save = save_action(
+        errors,
+        "Saved",
+        "Not saved",
+        move |f: ReferenceForm| {
+            let kind = kind.clone();
+            let id = editing.get_untracked().map(|e| e.0);
+            async move { save_reference(kind, id, f).await }
+        },
+        move |_| {
+            editing.set(None);
             form.set(ReferenceForm::default());
             on_saved.run(());
-        }
-        Some(Err(e)) => {
-            errors.show(&e);
-            toaster.error(format!("Not added: {e}"));
-        }
-        None => {}
-    });
+        },
+    );
+    let label = parsed.map(|k| k.label()).unwrap_or("");
     let plan = parsed == Some(ReferenceKind::ChannelPlan);
     view! {
         <form class="form form__row" on:submit=move |ev| {
@@ -186,7 +198,22 @@ fn ReferenceEditor(kind: String, on_saved: Callback<()>) -> impl IntoView {
                 <TextField label="Max channels" name="max_channels" prefix="ref" kind="number" bind=bind!(form.max_channels) errors/>
                 <TextField label="Max CPS" name="max_cps" prefix="ref" kind="number" bind=bind!(form.max_cps) errors/>
             })}
-            <FormActions label=format!("Add to {}", parsed.map(|k| k.label()).unwrap_or("")) pending=save.pending() errors/>
+            {move || {
+                let label = match editing.get() {
+                    Some((_, f)) => format!("Save {}", f.name),
+                    None => format!("Add to {label}"),
+                };
+                view! {
+                    <FormActions label pending=save.pending() errors>
+                        <Show when=move || editing.with(Option::is_some)>
+                            <button type="button" class="button" on:click=move |_| {
+                                editing.set(None);
+                                form.set(ReferenceForm::default());
+                            }>"Cancel"</button>
+                        </Show>
+                    </FormActions>
+                }
+            }}
         </form>
     }
 }

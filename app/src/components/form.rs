@@ -294,3 +294,61 @@ pub fn FormActions(
         </div>
     }
 }
+
+/// A form's save: one [`Action`] that calls the server, then shows the outcome — field
+/// errors under their fields and one toast (`done` on success, `failed: <reason>`
+/// otherwise) — and hands the server's answer to `on_saved`. Pair it with [`submit`].
+///
+/// ```ignore
+/// let save = save_action(errors, "Contact saved", "Contact not saved",
+///     move |f: ContactForm| save_contact(carrier_id, id, f), move |c| on_saved.run(c));
+/// view! { <form on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_contact, save) }>…</form> }
+/// ```
+pub fn save_action<T, O, Fut>(
+    errors: FormErrors,
+    done: &'static str,
+    failed: &'static str,
+    call: impl Fn(T) -> Fut + 'static,
+    on_saved: impl Fn(O) + 'static,
+) -> Action<T, Result<O, AppError>>
+where
+    T: Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<O, AppError>> + 'static,
+{
+    let toaster = super::use_toaster();
+    let action = Action::new_local(move |input: &T| call(input.clone()));
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(saved)) => {
+            toaster.success(done);
+            on_saved(saved);
+        }
+        Some(Err(e)) => {
+            errors.show(&e);
+            toaster.error(format!("{failed}: {e}"));
+        }
+        None => {}
+    });
+    action
+}
+
+/// Validates the form with `validate` — the same `domain` function the server runs — and
+/// dispatches `action` when it passes; otherwise shows the field errors, no request made.
+pub fn submit<T, O, V>(
+    form: RwSignal<T>,
+    errors: FormErrors,
+    validate: impl Fn(&T) -> Result<V, FieldErrors>,
+    action: Action<T, O>,
+) where
+    T: Clone + Send + Sync + 'static,
+    O: Send + Sync + 'static,
+{
+    let value = form.get_untracked();
+    match validate(&value) {
+        Ok(_) => {
+            errors.clear();
+            action.dispatch(value);
+        }
+        Err(e) => errors.show(&AppError::Validation(e)),
+    }
+}

@@ -24,8 +24,8 @@ mod toast;
 pub use data_table::{use_pages, Column, DataTable, Pages, Sort, TableState, VIRTUALISE_ABOVE};
 pub use dialog::{ConfirmDelete, Dialog};
 pub use form::{
-    Binding, BoolBinding, CheckboxField, FormActions, FormErrors, SelectField, TextAreaField,
-    TextField,
+    save_action, submit, Binding, BoolBinding, CheckboxField, FormActions, FormErrors, SelectField,
+    TextAreaField, TextField,
 };
 pub use icon::{Icon, IconName};
 pub use tabs::{provide_unsaved_changes, use_tab, TabPanel, Tabs, UnsavedChanges};

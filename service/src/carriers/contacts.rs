@@ -3,13 +3,13 @@
 use chrono::Utc;
 use domain::carrier::{validate_contact, ContactForm};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
+use super::{find_owned, get_carrier_in};
 use crate::audit::{self, Actor};
-use crate::entity::{carrier, carrier_contact};
-use crate::{ServiceError, ServiceResult};
+use crate::entity::carrier_contact::{self, Column, Entity};
+use crate::ServiceResult;
 
 const ENTITY: &str = "contact";
 
@@ -18,10 +18,10 @@ pub async fn list_contacts(
     db: &DatabaseConnection,
     carrier_id: i64,
 ) -> ServiceResult<Vec<carrier_contact::Model>> {
-    Ok(carrier_contact::Entity::find()
-        .filter(carrier_contact::Column::CarrierId.eq(carrier_id))
-        .order_by_asc(carrier_contact::Column::Role)
-        .order_by_asc(carrier_contact::Column::Name)
+    Ok(Entity::find()
+        .filter(Column::CarrierId.eq(carrier_id))
+        .order_by_asc(Column::Role)
+        .order_by_asc(Column::Name)
         .all(db)
         .await?)
 }
@@ -37,22 +37,15 @@ pub async fn save_contact(
 ) -> ServiceResult<carrier_contact::Model> {
     let contact = validate_contact(form)?;
     let txn = db.begin().await?;
-    carrier::Entity::find_by_id(carrier_id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("carrier"))?;
-    let now = Utc::now();
+    get_carrier_in(&txn, carrier_id).await?;
     let before = match id {
-        Some(id) => Some(
-            carrier_contact::Entity::find_by_id(id)
-                .filter(carrier_contact::Column::CarrierId.eq(carrier_id))
-                .one(&txn)
-                .await?
-                .ok_or(ServiceError::NotFound("contact"))?,
-        ),
+        Some(id) => {
+            Some(find_owned::<Entity, _>(&txn, id, Column::CarrierId, carrier_id, "contact").await?)
+        }
         None => None,
     };
-    let mut active = match &before {
+    let now = Utc::now();
+    let mut active: carrier_contact::ActiveModel = match &before {
         Some(model) => model.clone().into(),
         None => carrier_contact::ActiveModel {
             carrier_id: Set(carrier_id),
@@ -65,18 +58,13 @@ pub async fn save_contact(
     active.email = Set(contact.email);
     active.phone = Set(contact.phone);
     active.updated_at = Set(now);
-    let after = match before {
-        Some(_) => active.update(&txn).await?,
-        None => active.insert(&txn).await?,
-    };
-    audit::record_change(
+    let after = audit::save(
         &txn,
         actor,
         ENTITY,
-        after.id,
         Some(carrier_id),
         before.as_ref(),
-        Some(&after),
+        active,
     )
     .await?;
     txn.commit().await?;
@@ -91,12 +79,9 @@ pub async fn delete_contact(
     id: i64,
 ) -> ServiceResult<()> {
     let txn = db.begin().await?;
-    let before = carrier_contact::Entity::find_by_id(id)
-        .filter(carrier_contact::Column::CarrierId.eq(carrier_id))
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("contact"))?;
-    carrier_contact::Entity::delete_by_id(id).exec(&txn).await?;
+    let before =
+        find_owned::<Entity, _>(&txn, id, Column::CarrierId, carrier_id, "contact").await?;
+    Entity::delete_by_id(id).exec(&txn).await?;
     audit::record_change(
         &txn,
         actor,

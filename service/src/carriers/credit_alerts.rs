@@ -4,13 +4,13 @@
 use chrono::Utc;
 use domain::carrier::{validate_credit_alert, CreditAlertForm};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
+use super::{find_owned, get_carrier_in};
 use crate::audit::{self, Actor};
-use crate::entity::{carrier, credit_alert};
-use crate::{ServiceError, ServiceResult};
+use crate::entity::credit_alert::{self, Column, Entity};
+use crate::ServiceResult;
 
 const ENTITY: &str = "credit_alert";
 
@@ -19,10 +19,10 @@ pub async fn list_credit_alerts(
     db: &DatabaseConnection,
     carrier_id: i64,
 ) -> ServiceResult<Vec<credit_alert::Model>> {
-    Ok(credit_alert::Entity::find()
-        .filter(credit_alert::Column::CarrierId.eq(carrier_id))
-        .order_by_desc(credit_alert::Column::ThresholdMicros)
-        .order_by_asc(credit_alert::Column::Id)
+    Ok(Entity::find()
+        .filter(Column::CarrierId.eq(carrier_id))
+        .order_by_desc(Column::ThresholdMicros)
+        .order_by_asc(Column::Id)
         .all(db)
         .await?)
 }
@@ -38,22 +38,16 @@ pub async fn save_credit_alert(
 ) -> ServiceResult<credit_alert::Model> {
     let alert = validate_credit_alert(form)?;
     let txn = db.begin().await?;
-    carrier::Entity::find_by_id(carrier_id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("carrier"))?;
-    let now = Utc::now();
+    get_carrier_in(&txn, carrier_id).await?;
     let before = match id {
         Some(id) => Some(
-            credit_alert::Entity::find_by_id(id)
-                .filter(credit_alert::Column::CarrierId.eq(carrier_id))
-                .one(&txn)
-                .await?
-                .ok_or(ServiceError::NotFound("credit alert"))?,
+            find_owned::<Entity, _>(&txn, id, Column::CarrierId, carrier_id, "credit alert")
+                .await?,
         ),
         None => None,
     };
-    let mut active = match &before {
+    let now = Utc::now();
+    let mut active: credit_alert::ActiveModel = match &before {
         Some(model) => model.clone().into(),
         None => credit_alert::ActiveModel {
             carrier_id: Set(carrier_id),
@@ -66,18 +60,13 @@ pub async fn save_credit_alert(
     active.repeat_every_hours = Set(alert.repeat_every_hours.map(i64::from));
     active.enabled = Set(alert.enabled);
     active.updated_at = Set(now);
-    let after = match before {
-        Some(_) => active.update(&txn).await?,
-        None => active.insert(&txn).await?,
-    };
-    audit::record_change(
+    let after = audit::save(
         &txn,
         actor,
         ENTITY,
-        after.id,
         Some(carrier_id),
         before.as_ref(),
-        Some(&after),
+        active,
     )
     .await?;
     txn.commit().await?;
@@ -92,12 +81,9 @@ pub async fn delete_credit_alert(
     id: i64,
 ) -> ServiceResult<()> {
     let txn = db.begin().await?;
-    let before = credit_alert::Entity::find_by_id(id)
-        .filter(credit_alert::Column::CarrierId.eq(carrier_id))
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("credit alert"))?;
-    credit_alert::Entity::delete_by_id(id).exec(&txn).await?;
+    let before =
+        find_owned::<Entity, _>(&txn, id, Column::CarrierId, carrier_id, "credit alert").await?;
+    Entity::delete_by_id(id).exec(&txn).await?;
     audit::record_change(
         &txn,
         actor,

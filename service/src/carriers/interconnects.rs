@@ -232,17 +232,8 @@ async fn finish(
 ) -> ServiceResult<interconnect::Model> {
     let mut active = active;
     active.updated_at = Set(Utc::now());
-    let after = active.update(&txn).await?;
-    audit::record_change(
-        &txn,
-        actor,
-        ENTITY,
-        after.id,
-        Some(after.carrier_id),
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
+    let carrier_id = Some(before.carrier_id);
+    let after = audit::save(&txn, actor, ENTITY, carrier_id, Some(&before), active).await?;
     txn.commit().await?;
     Ok(after)
 }

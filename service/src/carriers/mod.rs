@@ -112,8 +112,34 @@ async fn ensure_account_code_free<C: ConnectionTrait>(
     }
 }
 
+/// Row `id` of `E` if its `owner` column is `carrier_id`; `NotFound(what)` otherwise (a
+/// row of another carrier is as good as missing).
+pub async fn find_owned<E, C>(
+    db: &C,
+    id: i64,
+    owner: E::Column,
+    carrier_id: i64,
+    what: &'static str,
+) -> ServiceResult<E::Model>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    E::find_by_id(id)
+        .filter(owner.eq(carrier_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound(what))
+}
+
 /// The carrier with this id.
 pub async fn get_carrier(db: &DatabaseConnection, id: i64) -> ServiceResult<carrier::Model> {
+    get_carrier_in(db, id).await
+}
+
+/// The carrier with this id, read on `db` (a connection or the caller's transaction).
+pub async fn get_carrier_in<C: ConnectionTrait>(db: &C, id: i64) -> ServiceResult<carrier::Model> {
     carrier::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -150,10 +176,7 @@ pub async fn update_details(
 ) -> ServiceResult<carrier::Model> {
     let details = validate_carrier_details(form)?;
     let txn = db.begin().await?;
-    let before = carrier::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("carrier"))?;
+    let before = get_carrier_in(&txn, id).await?;
     let mut errors = FieldErrors::new();
     let catalogue = codec_names(&txn).await?;
     let mut codecs = Vec::with_capacity(details.default_codecs.len());
@@ -203,17 +226,7 @@ pub async fn update_details(
     active.category_id = Set(details.category_id);
     active.group_id = Set(details.group_id);
     active.updated_at = Set(Utc::now());
-    let after = active.update(&txn).await?;
-    audit::record_change(
-        &txn,
-        actor,
-        ENTITY,
-        id,
-        Some(id),
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
+    let after = audit::save(&txn, actor, ENTITY, Some(id), Some(&before), active).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -229,10 +242,7 @@ pub async fn update_accounting(
 ) -> ServiceResult<carrier::Model> {
     let accounting = validate_accounting(form)?;
     let txn = db.begin().await?;
-    let before = carrier::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("carrier"))?;
+    let before = get_carrier_in(&txn, id).await?;
     let mut active: carrier::ActiveModel = before.clone().into();
     active.billing_mode = Set(accounting.billing_mode.as_str().to_owned());
     active.credit_limit_micros = Set(accounting.credit_limit_micros);
@@ -241,17 +251,7 @@ pub async fn update_accounting(
     active.invoice_email = Set(accounting.invoice_email);
     active.tax_id = Set(accounting.tax_id);
     active.updated_at = Set(Utc::now());
-    let after = active.update(&txn).await?;
-    audit::record_change(
-        &txn,
-        actor,
-        ENTITY,
-        id,
-        Some(id),
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
+    let after = audit::save(&txn, actor, ENTITY, Some(id), Some(&before), active).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -262,10 +262,7 @@ pub async fn update_accounting(
 /// Errors: `Conflict` saying why and suggesting deactivation; `NotFound`.
 pub async fn delete_carrier(db: &DatabaseConnection, actor: &Actor, id: i64) -> ServiceResult<()> {
     let txn = db.begin().await?;
-    let before = carrier::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("carrier"))?;
+    let before = get_carrier_in(&txn, id).await?;
     let interconnects = interconnect::Entity::find()
         .filter(interconnect::Column::CarrierId.eq(id))
         .count(&txn)

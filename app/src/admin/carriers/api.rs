@@ -116,13 +116,19 @@ pub struct ReferenceRow {
     pub description: String,
     /// Codecs: payload type; channel plans: "100 channels, 10 CPS"; else empty.
     pub detail: String,
+    /// Channel plans only.
+    pub max_channels: Option<i64>,
+    /// Channel plans only.
+    pub max_cps: Option<i64>,
 }
 
 // ------------------------------------------------------------------ lists
 
 /// A page of carriers (GET `/fn/admin/carriers`).
 #[server(prefix = "/fn", endpoint = "admin/carriers", input = GetUrl)]
-pub async fn carriers_page(query: ListQuery) -> Result<Page<CarrierRow>, AppError> {
+pub async fn carriers_page(
+    #[server(default)] query: ListQuery,
+) -> Result<Page<CarrierRow>, AppError> {
     respond(
         async move {
             require(Role::Admin).await?;
@@ -134,7 +140,9 @@ pub async fn carriers_page(query: ListQuery) -> Result<Page<CarrierRow>, AppErro
 
 /// A page of interconnects (GET `/fn/admin/interconnects`).
 #[server(prefix = "/fn", endpoint = "admin/interconnects", input = GetUrl)]
-pub async fn interconnects_page(query: ListQuery) -> Result<Page<InterconnectRow>, AppError> {
+pub async fn interconnects_page(
+    #[server(default)] query: ListQuery,
+) -> Result<Page<InterconnectRow>, AppError> {
     respond(
         async move {
             require(Role::Admin).await?;
@@ -146,7 +154,9 @@ pub async fn interconnects_page(query: ListQuery) -> Result<Page<InterconnectRow
 
 /// A page of services (GET `/fn/admin/services`).
 #[server(prefix = "/fn", endpoint = "admin/services", input = GetUrl)]
-pub async fn services_page(query: ListQuery) -> Result<Page<ServiceRow>, AppError> {
+pub async fn services_page(
+    #[server(default)] query: ListQuery,
+) -> Result<Page<ServiceRow>, AppError> {
     respond(
         async move {
             require(Role::Admin).await?;
@@ -659,6 +669,8 @@ pub async fn reference_rows(kind: String) -> Result<Vec<ReferenceRow>, AppError>
                             Some(pt) => format!("PT {pt}, {} Hz", c.clock_rate),
                             None => format!("dynamic PT, {} Hz", c.clock_rate),
                         },
+                        max_channels: None,
+                        max_cps: None,
                     })
                     .collect());
             }
@@ -674,6 +686,8 @@ pub async fn reference_rows(kind: String) -> Result<Vec<ReferenceRow>, AppError>
                         (Some(ch), Some(cps)) => format!("{ch} channels, {cps} CPS"),
                         _ => String::new(),
                     },
+                    max_channels: r.max_channels,
+                    max_cps: r.max_cps,
                 })
                 .collect())
         }

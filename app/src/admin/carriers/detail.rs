@@ -14,9 +14,9 @@ use leptos_router::hooks::use_navigate;
 use super::api::*;
 use super::{choice_options, interconnect_columns, interconnect_href, StatusTag};
 use crate::components::{
-    load_in_browser, provide_unsaved_changes, use_tab, use_toaster, CheckboxField, ConfirmDelete,
-    DataTable, Dialog, ErrorPanel, FormActions, FormErrors, Loading, PageHeader, SelectField,
-    TabPanel, TableState, Tabs, TextAreaField, TextField,
+    load_in_browser, provide_unsaved_changes, save_action, submit, use_tab, use_toaster,
+    CheckboxField, ConfirmDelete, DataTable, Dialog, ErrorPanel, FormActions, FormErrors, Loading,
+    PageHeader, SelectField, TabPanel, TableState, Tabs, TextAreaField, TextField,
 };
 use crate::error::AppError;
 use crate::{bind, bind_bool, options_of};
@@ -247,6 +247,13 @@ fn DetailsTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
 #[component]
 fn AccountingTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
     let form = RwSignal::new(saved.get_untracked().accounting);
+    let unsaved = use_context::<crate::components::UnsavedChanges>();
+    Effect::new(move |_| {
+        let dirty = form.with(|f| saved.with(|s| *f != s.accounting));
+        if let Some(u) = unsaved {
+            u.0.set(dirty);
+        }
+    });
     let errors = FormErrors::new();
     let pending = RwSignal::new(false);
     let id = saved.get_untracked().id;
@@ -326,27 +333,20 @@ fn NewInterconnectForm(carrier_id: i64) -> impl IntoView {
         ..Default::default()
     });
     let errors = FormErrors::new();
-    let toaster = use_toaster();
     let navigate = use_navigate();
     let picks = Resource::new(|| (), |_| fetch_pick_lists());
-    let create = Action::new_local(move |f: &InterconnectForm| {
-        let f = f.clone();
-        async move { create_interconnect(carrier_id, f).await }
-    });
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(id)) => {
-            toaster.success("Interconnect added");
+    let create = save_action(
+        errors,
+        "Interconnect added",
+        "Interconnect not added",
+        move |f: InterconnectForm| create_interconnect(carrier_id, f),
+        move |id| {
             navigate(
                 &format!("/admin/carriers/{carrier_id}/interconnects/{id}"),
                 Default::default(),
             );
-        }
-        Some(Err(e)) => {
-            errors.show(&e);
-            toaster.error(format!("Interconnect not added: {e}"));
-        }
-        None => {}
-    });
+        },
+    );
     let opts = move |f: fn(&PickLists) -> &Choices| {
         Signal::derive(move || {
             picks
@@ -357,14 +357,7 @@ fn NewInterconnectForm(carrier_id: i64) -> impl IntoView {
         })
     };
     view! {
-        <form class="form" on:submit=move |ev| {
-            ev.prevent_default();
-            let f = form.get_untracked();
-            match validate_interconnect(&f) {
-                Ok(_) => { errors.clear(); create.dispatch(f); }
-                Err(e) => errors.show(&AppError::Validation(e)),
-            }
-        }>
+        <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_interconnect, create); }>
             <TextField label="Name" name="name" prefix="ic" bind=bind!(form.name) errors/>
             <SelectField label="Direction" name="direction" prefix="ic" bind=bind!(form.direction) errors options=options_of!(Direction)/>
             <TextField label="Tech prefix" name="tech_prefix" prefix="ic" bind=bind!(form.tech_prefix) errors
@@ -477,31 +470,17 @@ fn ContactEditor(
         ..Default::default()
     }));
     let errors = FormErrors::new();
-    let toaster = use_toaster();
-    let save = Action::new_local(move |f: &ContactForm| {
-        let f = f.clone();
-        async move { save_contact(carrier_id, id, f).await }
-    });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(c)) => {
-            toaster.success("Contact saved");
+    let save = save_action(
+        errors,
+        "Contact saved",
+        "Contact not saved",
+        move |f: ContactForm| save_contact(carrier_id, id, f),
+        move |c| {
             on_saved.run(c);
-        }
-        Some(Err(e)) => {
-            errors.show(&e);
-            toaster.error(format!("Contact not saved: {e}"));
-        }
-        None => {}
-    });
+        },
+    );
     view! {
-        <form class="form" on:submit=move |ev| {
-            ev.prevent_default();
-            let f = form.get_untracked();
-            match validate_contact(&f) {
-                Ok(_) => { errors.clear(); save.dispatch(f); }
-                Err(e) => errors.show(&AppError::Validation(e)),
-            }
-        }>
+        <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_contact, save); }>
             <SelectField label="Role" name="role" prefix="contact" bind=bind!(form.role) errors options=options_of!(ContactRole)/>
             <TextField label="Name" name="name" prefix="contact" bind=bind!(form.name) errors/>
             <TextField label="E-mail" name="email" prefix="contact" kind="email" bind=bind!(form.email) errors/>
@@ -614,31 +593,17 @@ fn CreditAlertEditor(
         ..Default::default()
     }));
     let errors = FormErrors::new();
-    let toaster = use_toaster();
-    let save = Action::new_local(move |f: &CreditAlertForm| {
-        let f = f.clone();
-        async move { save_credit_alert(carrier_id, id, f).await }
-    });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(a)) => {
-            toaster.success("Credit alert saved");
+    let save = save_action(
+        errors,
+        "Credit alert saved",
+        "Credit alert not saved",
+        move |f: CreditAlertForm| save_credit_alert(carrier_id, id, f),
+        move |a| {
             on_saved.run(a);
-        }
-        Some(Err(e)) => {
-            errors.show(&e);
-            toaster.error(format!("Credit alert not saved: {e}"));
-        }
-        None => {}
-    });
+        },
+    );
     view! {
-        <form class="form" on:submit=move |ev| {
-            ev.prevent_default();
-            let f = form.get_untracked();
-            match validate_credit_alert(&f) {
-                Ok(_) => { errors.clear(); save.dispatch(f); }
-                Err(e) => errors.show(&AppError::Validation(e)),
-            }
-        }>
+        <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_credit_alert, save); }>
             <TextField label=format!("Alert when the balance falls below ({currency})") name="threshold" prefix="alert"
                 bind=bind!(form.threshold) errors input_class="num"/>
             <TextAreaField label="Recipients" name="recipients" prefix="alert" bind=bind!(form.recipients) errors

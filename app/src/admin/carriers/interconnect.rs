@@ -168,17 +168,27 @@ fn ServicesTab(
         ev.prevent_default();
         let f = form.get_untracked();
         let local = validate_interconnect(&f).map(|_| ());
-        let (n, st) = (f.name.clone(), f.status.clone());
+        // Optimistic: the header shows the new name and status at once, and goes back
+        // if the server refuses.
+        let before = (name.get_untracked(), status.get_untracked());
+        if local.is_ok() {
+            name.set(f.name.clone());
+            status.set(f.status.clone());
+        }
         save_tab(
             errors,
             pending,
             "Interconnect",
             local,
-            move || save_interconnect_general(id, f),
-            move |()| {
-                name.set(n);
-                status.set(st);
+            move || async move {
+                let result = save_interconnect_general(id, f).await;
+                if result.is_err() {
+                    name.set(before.0);
+                    status.set(before.1);
+                }
+                result
             },
+            |()| (),
         );
     };
     let submit_services = move |ev: leptos::ev::SubmitEvent| {

@@ -12,11 +12,11 @@ use domain::listing::{CarrierRow, InterconnectRow, ListQuery, ServiceRow};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
+use crate::bind;
 use crate::components::{
-    use_pages, use_toaster, Column, ConfirmDelete, DataTable, Dialog, FormActions, FormErrors,
-    NotFound, PageHeader, SelectField, Sort, TextAreaField, TextField,
+    save_action, submit, use_pages, Column, ConfirmDelete, DataTable, Dialog, FormActions,
+    FormErrors, NotFound, PageHeader, SelectField, Sort, TextAreaField, TextField,
 };
-use crate::{bind, error::AppError};
 use api::*;
 
 /// `(value, label)` options from a string enum's `ALL`.
@@ -114,6 +114,46 @@ fn CarriersList() -> impl IntoView {
     }
 }
 
+/// The list controls every view has: search text, status and kind filters, currency
+/// (carriers only) and the sort; [`ListControls::query`] turns them into the list query.
+#[derive(Clone, Copy)]
+struct ListControls {
+    q: RwSignal<String>,
+    status: RwSignal<String>,
+    kind: RwSignal<String>,
+    currency: RwSignal<String>,
+    sort: RwSignal<Sort>,
+}
+
+impl ListControls {
+    /// Empty filters, sorted by name.
+    fn new() -> Self {
+        ListControls {
+            q: RwSignal::new(String::new()),
+            status: RwSignal::new(String::new()),
+            kind: RwSignal::new(String::new()),
+            currency: RwSignal::new(String::new()),
+            sort: RwSignal::new(Sort {
+                key: "name".into(),
+                desc: false,
+            }),
+        }
+    }
+
+    /// The list query, recomputed when a control changes.
+    fn query(self) -> Memo<ListQuery> {
+        Memo::new(move |_| ListQuery {
+            q: self.q.get(),
+            status: self.status.get(),
+            kind: self.kind.get(),
+            currency: self.currency.get().trim().to_owned(),
+            sort: self.sort.get().key,
+            desc: self.sort.get().desc,
+            ..Default::default()
+        })
+    }
+}
+
 /// The filter bar fields every view shares: search, status, and a kind select.
 #[component]
 fn Filters(
@@ -153,23 +193,15 @@ fn Filters(
 
 #[component]
 fn CarriersView() -> impl IntoView {
-    let q = RwSignal::new(String::new());
-    let status = RwSignal::new(String::new());
-    let kind = RwSignal::new(String::new());
-    let currency = RwSignal::new(String::new());
-    let sort = RwSignal::new(Sort {
-        key: "name".into(),
-        desc: false,
-    });
-    let query = Memo::new(move |_| ListQuery {
-        q: q.get(),
-        status: status.get(),
-        kind: kind.get(),
-        currency: currency.get().trim().to_owned(),
-        sort: sort.get().key,
-        desc: sort.get().desc,
-        ..Default::default()
-    });
+    let controls = ListControls::new();
+    let ListControls {
+        q,
+        status,
+        kind,
+        currency,
+        sort,
+    } = controls;
+    let query = controls.query();
     let pages = use_pages(query, carriers_page);
     let columns = vec![
         Column::new("name", "Name", |r: &CarrierRow| {
@@ -216,21 +248,15 @@ fn CarriersView() -> impl IntoView {
 
 #[component]
 fn InterconnectsView() -> impl IntoView {
-    let q = RwSignal::new(String::new());
-    let status = RwSignal::new(String::new());
-    let kind = RwSignal::new(String::new());
-    let sort = RwSignal::new(Sort {
-        key: "name".into(),
-        desc: false,
-    });
-    let query = Memo::new(move |_| ListQuery {
-        q: q.get(),
-        status: status.get(),
-        kind: kind.get(),
-        sort: sort.get().key,
-        desc: sort.get().desc,
-        ..Default::default()
-    });
+    let controls = ListControls::new();
+    let ListControls {
+        q,
+        status,
+        kind,
+        currency: _,
+        sort,
+    } = controls;
+    let query = controls.query();
     let pages = use_pages(query, interconnects_page);
     view! {
         <Filters search_label="Search interconnect name" q status kind kind_label="Direction"
@@ -285,21 +311,15 @@ pub fn interconnect_columns(with_carrier: bool) -> Vec<Column<InterconnectRow>> 
 
 #[component]
 fn ServicesView() -> impl IntoView {
-    let q = RwSignal::new(String::new());
-    let status = RwSignal::new(String::new());
-    let kind = RwSignal::new(String::new());
-    let sort = RwSignal::new(Sort {
-        key: "name".into(),
-        desc: false,
-    });
-    let query = Memo::new(move |_| ListQuery {
-        q: q.get(),
-        status: status.get(),
-        kind: kind.get(),
-        sort: sort.get().key,
-        desc: sort.get().desc,
-        ..Default::default()
-    });
+    let controls = ListControls::new();
+    let ListControls {
+        q,
+        status,
+        kind,
+        currency: _,
+        sort,
+    } = controls;
+    let query = controls.query();
     let pages = use_pages(query, services_page);
     let params = use_query_map();
     let editing = Memo::new(move |_| params.get().get("edit").and_then(|e| e.parse::<i64>().ok()));
@@ -360,7 +380,6 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
         ..Default::default()
     });
     let errors = FormErrors::new();
-    let toaster = use_toaster();
     let picks = Resource::new(|| (), |_| fetch_pick_lists());
     if let Some(id) = id {
         leptos::task::spawn_local(async move {
@@ -370,38 +389,25 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
             }
         });
     }
-    let save = Action::new_local(move |f: &ServiceForm| {
-        let f = f.clone();
-        async move { save_service(id, f).await }
-    });
-    let remove = Action::new_local(move |_: &()| async move {
-        match id {
-            Some(id) => delete_service(id).await,
-            None => Ok(()),
-        }
-    });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(_)) => {
-            toaster.success("Service saved");
-            on_done.run(());
-        }
-        Some(Err(e)) => {
-            errors.show(&e);
-            toaster.error(format!("Service not saved: {e}"));
-        }
-        None => {}
-    });
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(())) => {
-            toaster.success("Service deleted");
-            on_done.run(());
-        }
-        Some(Err(e)) => {
-            errors.show(&e);
-            toaster.error(e.to_string());
-        }
-        None => {}
-    });
+    let save = save_action(
+        errors,
+        "Service saved",
+        "Service not saved",
+        move |f: ServiceForm| save_service(id, f),
+        move |_| on_done.run(()),
+    );
+    let remove = save_action(
+        errors,
+        "Service deleted",
+        "Service not deleted",
+        move |_: ()| async move {
+            match id {
+                Some(id) => delete_service(id).await,
+                None => Ok(()),
+            }
+        },
+        move |()| on_done.run(()),
+    );
     let tiers = Signal::derive(move || {
         picks
             .get()
@@ -410,14 +416,7 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
             .unwrap_or_default()
     });
     view! {
-        <form class="form" on:submit=move |ev| {
-            ev.prevent_default();
-            let f = form.get_untracked();
-            match validate_service(&f) {
-                Ok(_) => { errors.clear(); save.dispatch(f); }
-                Err(e) => errors.show(&AppError::Validation(e)),
-            }
-        }>
+        <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_service, save); }>
             <TextField label="Name" name="name" prefix="svc" bind=bind!(form.name) errors/>
             <SelectField label="Direction" name="direction" prefix="svc" bind=bind!(form.direction) errors
                 options=options_of!(ServiceDirection)/>
@@ -444,35 +443,21 @@ fn CreateCarrierForm() -> impl IntoView {
         ..Default::default()
     });
     let errors = FormErrors::new();
-    let toaster = use_toaster();
     let navigate = use_navigate();
-    let create = Action::new_local(move |f: &NewCarrierForm| {
-        let f = f.clone();
-        async move { create_carrier(f).await }
-    });
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(id)) => {
-            toaster.success("Carrier created");
+    let create = save_action(
+        errors,
+        "Carrier created",
+        "Carrier not created",
+        move |f: NewCarrierForm| create_carrier(f),
+        move |id| {
             navigate(
                 &format!("/admin/carriers/{id}?tab=details"),
                 Default::default(),
             );
-        }
-        Some(Err(e)) => {
-            errors.show(&e);
-            toaster.error(format!("Carrier not created: {e}"));
-        }
-        None => {}
-    });
+        },
+    );
     view! {
-        <form class="form" on:submit=move |ev| {
-            ev.prevent_default();
-            let f = form.get_untracked();
-            match validate_new_carrier(&f) {
-                Ok(_) => { errors.clear(); create.dispatch(f); }
-                Err(e) => errors.show(&AppError::Validation(e)),
-            }
-        }>
+        <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_new_carrier, create); }>
             <TextField label="Name" name="name" prefix="new" bind=bind!(form.name) errors/>
             <TextField label="Account code" name="account_code" prefix="new" bind=bind!(form.account_code) errors
                 help="Letters, digits, '-' or '_'; unique; used on invoices and in the switch."/>
