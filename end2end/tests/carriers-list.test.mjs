@@ -77,7 +77,7 @@ test('services and reference data are managed from their pages', async () => {
   await expectAccessible(page, 'reference data, POPs');
   await page.getByRole('button', { name: 'Edit London LD8' }).click();
   await page.getByLabel('Name').fill('London LD9');
-  await page.getByRole('button', { name: 'Save London LD9' }).click();
+  await page.getByRole('button', { name: 'Save changes to London LD8' }).click();
   await page.getByTestId('reference-table').getByText('London LD9').waitFor();
   assert.equal(await page.getByTestId('reference-table').getByText('London LD8').count(), 0, 'renamed, not added');
   await page.getByTestId('tab-codec').click();

@@ -200,7 +200,7 @@ fn ReferenceEditor(
             })}
             {move || {
                 let label = match editing.get() {
-                    Some((_, f)) => format!("Save {}", f.name),
+                    Some((_, f)) => format!("Save changes to {}", f.name),
                     None => format!("Add to {label}"),
                 };
                 view! {
