@@ -79,7 +79,9 @@ pub async fn delete_codec(db: &DatabaseConnection, actor: &Actor, id: i64) -> Se
         .filter(interconnect_codec::Column::CodecId.eq(id))
         .count(&txn)
         .await?;
+    // Narrowed by the database, then matched exactly (names are comma-separated).
     let carriers = carrier::Entity::find()
+        .filter(carrier::Column::DefaultCodecs.contains(before.name.as_str()))
         .all(&txn)
         .await?
         .into_iter()

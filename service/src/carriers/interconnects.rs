@@ -3,8 +3,6 @@
 //! and (egress) monitoring settings. Each tab of the interconnect page saves through one
 //! function here, in one transaction, audited.
 
-use std::net::IpAddr;
-
 use chrono::Utc;
 use domain::carrier::{CarrierStatus, CarrierType};
 use domain::catalog::{ReferenceKind, ServiceDirection};
@@ -567,32 +565,11 @@ pub async fn save_services(
     Ok(ids)
 }
 
-/// First and last address of an IP or CIDR as 32 hex digits (IPv4 mapped into IPv6,
-/// RFC 4291 §2.5.5.2), so "overlaps" is a string range test. `None` for hosts.
+/// First and last address of an IP or CIDR ([`AddressSpec::ip_range`]) as 32 hex
+/// digits, so "overlaps" is a string range test on indexed columns. `None` for hosts.
 pub fn address_range(spec: &AddressSpec) -> Option<(String, String)> {
-    fn as_u128(ip: IpAddr) -> u128 {
-        match ip {
-            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
-            IpAddr::V6(v6) => u128::from(v6),
-        }
-    }
-    let (start, end) = match spec {
-        AddressSpec::Ip(ip) => (as_u128(*ip), as_u128(*ip)),
-        AddressSpec::Cidr {
-            network,
-            prefix_len,
-        } => {
-            let bits = match network {
-                IpAddr::V4(_) => 96 + u32::from(*prefix_len),
-                IpAddr::V6(_) => u32::from(*prefix_len),
-            };
-            let start = as_u128(*network);
-            let host_mask = if bits >= 128 { 0 } else { u128::MAX >> bits };
-            (start, start | host_mask)
-        }
-        AddressSpec::Host(_) => return None,
-    };
-    Some((format!("{start:032x}"), format!("{end:032x}")))
+    spec.ip_range()
+        .map(|(start, end)| (format!("{start:032x}"), format!("{end:032x}")))
 }
 
 /// Adds an address. Ingress addresses (who may send us calls) must not overlap an
