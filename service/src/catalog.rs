@@ -10,8 +10,8 @@ use domain::catalog::{
 };
 use domain::FieldErrors;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 
 use crate::audit::{self, Actor};
@@ -51,18 +51,23 @@ pub async fn create_codec(
         return Err(taken("name", "codec", &valid.name));
     }
     let now = Utc::now();
-    let model = codec::ActiveModel {
-        name: Set(valid.name),
-        payload_type: Set(valid.payload_type),
-        clock_rate: Set(valid.clock_rate),
-        description: Set(valid.description),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
+    let model = audit::save(
+        &txn,
+        actor,
+        "codec",
+        None,
+        None,
+        codec::ActiveModel {
+            name: Set(valid.name),
+            payload_type: Set(valid.payload_type),
+            clock_rate: Set(valid.clock_rate),
+            description: Set(valid.description),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+    )
     .await?;
-    audit::record_change(&txn, actor, "codec", model.id, None, None, Some(&model)).await?;
     txn.commit().await?;
     Ok(model)
 }

@@ -117,44 +117,40 @@ pub async fn create_interconnect(
         return Err(errors.into());
     }
     let now = Utc::now();
-    let model = interconnect::ActiveModel {
-        carrier_id: Set(carrier_id),
-        name: Set(valid.name),
-        direction: Set(valid.direction.as_str().to_owned()),
-        status: Set(valid.status.as_str().to_owned()),
-        tech_prefix: Set(valid.tech_prefix),
-        pop_id: Set(valid.pop_id),
-        channel_plan_id: Set(valid.channel_plan_id),
-        media_mode: Set("relay".into()),
-        dtmf_mode: Set("rfc2833".into()),
-        transcoding_allowed: Set(false),
-        max_call_duration_secs: Set(7200),
-        max_cps: Set(0),
-        max_channels: Set(0),
-        session_timers: Set(true),
-        session_expires_secs: Set(1800),
-        pai_mode: Set("pass".into()),
-        privacy_mode: Set("honour".into()),
-        sip_port: Set(5060),
-        sip_transport: Set("udp".into()),
-        number_rules: Set(serde_json::to_string(&NumberRules::default())
-            .map_err(|e| ServiceError::Internal(e.to_string()))?),
-        translation_rules: Set("[]".into()),
-        alert_recipients: Set(String::new()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    audit::record_change(
+    let model = audit::save(
         &txn,
         actor,
         ENTITY,
-        model.id,
         Some(carrier_id),
         None,
-        Some(&model),
+        interconnect::ActiveModel {
+            carrier_id: Set(carrier_id),
+            name: Set(valid.name),
+            direction: Set(valid.direction.as_str().to_owned()),
+            status: Set(valid.status.as_str().to_owned()),
+            tech_prefix: Set(valid.tech_prefix),
+            pop_id: Set(valid.pop_id),
+            channel_plan_id: Set(valid.channel_plan_id),
+            media_mode: Set("relay".into()),
+            dtmf_mode: Set("rfc2833".into()),
+            transcoding_allowed: Set(false),
+            max_call_duration_secs: Set(7200),
+            max_cps: Set(0),
+            max_channels: Set(0),
+            session_timers: Set(true),
+            session_expires_secs: Set(1800),
+            pai_mode: Set("pass".into()),
+            privacy_mode: Set("honour".into()),
+            sip_port: Set(5060),
+            sip_transport: Set("udp".into()),
+            number_rules: Set(serde_json::to_string(&NumberRules::default())
+                .map_err(|e| ServiceError::Internal(e.to_string()))?),
+            translation_rules: Set("[]".into()),
+            alert_recipients: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
     )
     .await?;
     txn.commit().await?;
@@ -626,29 +622,25 @@ pub async fn add_address(
         }
     }
     let now = Utc::now();
-    let model = interconnect_address::ActiveModel {
-        interconnect_id: Set(id),
-        carrier_id: Set(owner.carrier_id),
-        direction: Set(owner.direction.clone()),
-        address: Set(canonical),
-        port: Set(i64::from(address.port)),
-        transport: Set(address.transport.as_str().to_owned()),
-        range_start: Set(range.as_ref().map(|r| r.0.clone())),
-        range_end: Set(range.map(|r| r.1)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    audit::record_change(
+    let model = audit::save(
         &txn,
         actor,
         "interconnect_address",
-        model.id,
         Some(owner.carrier_id),
         None,
-        Some(&model),
+        interconnect_address::ActiveModel {
+            interconnect_id: Set(id),
+            carrier_id: Set(owner.carrier_id),
+            direction: Set(owner.direction.clone()),
+            address: Set(canonical),
+            port: Set(i64::from(address.port)),
+            transport: Set(address.transport.as_str().to_owned()),
+            range_start: Set(range.as_ref().map(|r| r.0.clone())),
+            range_end: Set(range.map(|r| r.1)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
     )
     .await?;
     txn.commit().await?;

@@ -73,6 +73,20 @@ fn starts_with(column: impl IntoColumnRef + Copy, text: &str, upper: bool) -> Si
     value.clone().gte(needle).and(value.lt(end))
 }
 
+/// A name matches the search `text`: any part of it on PostgreSQL ([`contains`] on
+/// `lower(name)`), its start on SQLite ([`starts_with`]).
+fn name_matches(
+    backend: DatabaseBackend,
+    name: impl IntoColumnRef + Copy,
+    text: &str,
+) -> SimpleExpr {
+    if backend == DatabaseBackend::Postgres {
+        contains(Func::lower(Expr::col(name)).into(), text)
+    } else {
+        starts_with(name, text, false)
+    }
+}
+
 /// How a page is cut: sort column (by its name in the selected columns; `None` sorts by
 /// id alone), direction, cursor, size.
 struct Cut<'a> {
@@ -186,6 +200,31 @@ fn created(row: &QueryResult) -> ServiceResult<String> {
     Ok(row.try_get::<DateTime<Utc>>("", "created_at")?.to_rfc3339())
 }
 
+/// Applies the `status` and `kind` filters of `query` to their columns.
+fn with_filters<E: EntityTrait>(
+    select: Select<E>,
+    query: &ListQuery,
+    status: E::Column,
+    kind: E::Column,
+) -> Select<E> {
+    let mut select = select;
+    if !query.status.is_empty() {
+        select = select.filter(status.eq(query.status.as_str()));
+    }
+    if !query.kind.is_empty() {
+        select = select.filter(kind.eq(query.kind.as_str()));
+    }
+    select
+}
+
+/// The cursor of a row in a list sorted by name (`sort` is `Some`) or by id.
+fn name_or_id(sort: Option<&str>, name: &str, id: i64) -> Key {
+    match sort {
+        Some(_) => Key::Text(name.to_owned(), id),
+        None => Key::Id(id),
+    }
+}
+
 /// A page of carriers. Sort keys: `name` (default), `account_code`, `created`.
 /// Filters: `status`, `kind` (carrier type), `currency`.
 pub async fn list_carriers(
@@ -220,12 +259,12 @@ pub async fn list_carriers(
                 ))
         });
     }
-    if !query.status.is_empty() {
-        select = select.filter(carrier::Column::Status.eq(query.status.as_str()));
-    }
-    if !query.kind.is_empty() {
-        select = select.filter(carrier::Column::CarrierType.eq(query.kind.as_str()));
-    }
+    select = with_filters(
+        select,
+        query,
+        carrier::Column::Status,
+        carrier::Column::CarrierType,
+    );
     if !query.currency.is_empty() {
         select = select.filter(carrier::Column::Currency.eq(query.currency.to_uppercase()));
     }
@@ -288,19 +327,18 @@ pub async fn list_interconnects(
         .join(JoinType::InnerJoin, interconnect::Relation::Carrier.def());
     let q = query.q.trim();
     if !q.is_empty() {
-        let name = (interconnect::Entity, interconnect::Column::Name);
-        select = select.filter(if backend == DatabaseBackend::Postgres {
-            contains(Func::lower(Expr::col(name)).into(), q)
-        } else {
-            starts_with(name, q, false)
-        });
+        select = select.filter(name_matches(
+            backend,
+            (interconnect::Entity, interconnect::Column::Name),
+            q,
+        ));
     }
-    if !query.status.is_empty() {
-        select = select.filter(interconnect::Column::Status.eq(query.status.as_str()));
-    }
-    if !query.kind.is_empty() {
-        select = select.filter(interconnect::Column::Direction.eq(query.kind.as_str()));
-    }
+    select = with_filters(
+        select,
+        query,
+        interconnect::Column::Status,
+        interconnect::Column::Direction,
+    );
     let sort = (query.sort != "created").then_some("name");
     let size = u64::from(query.page_size());
     let cut = Cut {
@@ -326,9 +364,8 @@ pub async fn list_interconnects(
             })
         })
         .collect::<ServiceResult<Vec<_>>>()?;
-    Ok(finish(rows, size, |last| match sort {
-        Some(_) => Key::Text(last.name.clone(), last.id),
-        None => Key::Id(last.id),
+    Ok(finish(rows, size, |last| {
+        name_or_id(sort, &last.name, last.id)
     }))
 }
 
@@ -349,19 +386,18 @@ pub async fn list_services(
     ]);
     let q = query.q.trim();
     if !q.is_empty() {
-        let name = (service::Entity, service::Column::Name);
-        select = select.filter(if backend == DatabaseBackend::Postgres {
-            contains(Func::lower(Expr::col(name)).into(), q)
-        } else {
-            starts_with(name, q, false)
-        });
+        select = select.filter(name_matches(
+            backend,
+            (service::Entity, service::Column::Name),
+            q,
+        ));
     }
-    if !query.status.is_empty() {
-        select = select.filter(service::Column::Status.eq(query.status.as_str()));
-    }
-    if !query.kind.is_empty() {
-        select = select.filter(service::Column::Direction.eq(query.kind.as_str()));
-    }
+    select = with_filters(
+        select,
+        query,
+        service::Column::Status,
+        service::Column::Direction,
+    );
     let sort = (query.sort != "created").then_some("name");
     let size = u64::from(query.page_size());
     let cut = Cut {
@@ -385,8 +421,7 @@ pub async fn list_services(
             })
         })
         .collect::<ServiceResult<Vec<_>>>()?;
-    Ok(finish(rows, size, |last| match sort {
-        Some(_) => Key::Text(last.name.clone(), last.id),
-        None => Key::Id(last.id),
+    Ok(finish(rows, size, |last| {
+        name_or_id(sort, &last.name, last.id)
     }))
 }
