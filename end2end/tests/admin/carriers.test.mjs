@@ -4,7 +4,7 @@
 // every tab.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, hydrated, expectAccessible, signIn, BASE_URL } from './browser.mjs';
+import { launch, newPage, hydrated, expectAccessible, signIn, BASE_URL } from '../browser.mjs';
 
 const admin = { email: process.env.E2E_ADMIN_EMAIL, password: process.env.E2E_ADMIN_PASSWORD };
 let browser;

@@ -2,7 +2,7 @@
 // virtualisation once more than 200 rows are loaded; services and reference data pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, hydrated, expectAccessible, signIn, BASE_URL } from './browser.mjs';
+import { launch, newPage, hydrated, expectAccessible, signIn, BASE_URL } from '../browser.mjs';
 
 const admin = { email: process.env.E2E_ADMIN_EMAIL, password: process.env.E2E_ADMIN_PASSWORD };
 let browser;
