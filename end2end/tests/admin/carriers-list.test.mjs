@@ -14,7 +14,7 @@ test('a long carriers list loads page by page, virtualised, and searches', async
   const page = await newPage(browser);
   await page.goto('/admin/carriers');
   await signIn(page, admin.email, admin.password);
-  await page.waitForURL(`${BASE_URL}/admin/carriers`);
+  await page.waitForURL(`${BASE_URL}/admin/carriers`, { waitUntil: 'commit' });
   await hydrated(page);
 
   // 260 carriers through the same server function the Create dialog uses.
@@ -69,7 +69,7 @@ test('services and reference data are managed from their pages', async () => {
   const page = await newPage(browser);
   await page.goto('/admin/reference?tab=pop');
   await signIn(page, admin.email, admin.password);
-  await page.waitForURL(`${BASE_URL}/admin/reference?tab=pop`);
+  await page.waitForURL(`${BASE_URL}/admin/reference?tab=pop`, { waitUntil: 'commit' });
   await hydrated(page);
   await page.getByLabel('Name').fill('London LD8');
   await page.getByRole('button', { name: 'Add to POPs' }).click();

@@ -26,7 +26,7 @@ test('a carrier is created, every tab filled and saved, and everything persists'
   const page = await newPage(browser);
   await page.goto('/admin/carriers');
   await signIn(page, admin.email, admin.password);
-  await page.waitForURL(`${BASE_URL}/admin/carriers`);
+  await page.waitForURL(`${BASE_URL}/admin/carriers`, { waitUntil: 'commit' });
   await hydrated(page);
   await page.getByLabel('Search name or account code').fill('northw');
   await page.getByTestId('carriers-table').getByText('Northwind Voice').waitFor();
@@ -192,5 +192,25 @@ test('a carrier is created, every tab filled and saved, and everything persists'
   await hydrated(page);
   assert.match(await page.getByTestId('history-table').innerText(), /timezone/);
   await expectAccessible(page, 'History tab');
+
+  // An egress interconnect has a sixth tab, Monitoring.
+  await page.goto(`${carrierUrl}?tab=interconnects`);
+  await hydrated(page);
+  await page.getByTestId('add-interconnect').click();
+  const out = page.getByRole('dialog', { name: 'Add interconnect' });
+  await out.getByLabel('Name').fill('Zeta out');
+  await out.getByLabel('Direction').selectOption('egress');
+  await out.getByRole('button', { name: 'Add interconnect' }).click();
+  await page.getByRole('heading', { name: 'Zeta out' }).waitFor();
+  assert.deepEqual(await page.getByRole('tab').allInnerTexts(),
+    ['Services', 'Validation', 'Translation', 'Media', 'Signalling', 'Monitoring'], 'egress: six tabs');
+  await openTab(page, 'monitoring');
+  await page.getByLabel(/ASR falls below/).fill('35');
+  await page.getByRole('button', { name: 'Save monitoring' }).click();
+  await page.getByText(/recipient/i).first().waitFor();
+  await page.getByLabel('Alert recipients').fill('noc@zeta.example');
+  await page.getByRole('button', { name: 'Save monitoring' }).click();
+  await toast(page, 'Monitoring saved');
+  await expectAccessible(page, 'interconnect Monitoring tab');
   assert.deepEqual(page.consoleErrors.filter((e) => !e.includes('status of 422')), []);
 });

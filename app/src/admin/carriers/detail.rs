@@ -137,7 +137,7 @@ fn DetailsTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
     let form = RwSignal::new(saved.get_untracked().details);
     let errors = FormErrors::new();
     let pending = RwSignal::new(false);
-    let picks = Resource::new(|| (), |_| fetch_pick_lists());
+    let (picks, _) = load_in_browser(fetch_pick_lists);
     let unsaved = use_context::<crate::components::UnsavedChanges>();
     Effect::new(move |_| {
         let dirty = form.with(|f| saved.with(|s| *f != s.details));
@@ -334,7 +334,7 @@ fn NewInterconnectForm(carrier_id: i64) -> impl IntoView {
     });
     let errors = FormErrors::new();
     let navigate = use_navigate();
-    let picks = Resource::new(|| (), |_| fetch_pick_lists());
+    let (picks, _) = load_in_browser(fetch_pick_lists);
     let create = save_action(
         errors,
         "Interconnect added",

@@ -14,8 +14,8 @@ use leptos::prelude::*;
 use super::api::*;
 use super::{choice_options, StatusTag};
 use crate::components::{
-    use_tab, use_toaster, CheckboxField, ConfirmDelete, ErrorPanel, FormActions, FormErrors,
-    Loading, PageHeader, SelectField, TabPanel, Tabs, TextAreaField, TextField,
+    load_in_browser, use_tab, use_toaster, CheckboxField, ConfirmDelete, ErrorPanel, FormActions,
+    FormErrors, Loading, PageHeader, SelectField, TabPanel, Tabs, TextAreaField, TextField,
 };
 use crate::error::AppError;
 use crate::{bind, bind_bool, options_of};
@@ -149,7 +149,7 @@ fn ServicesTab(
     let service_errors = FormErrors::new();
     let pending = RwSignal::new(false);
     let services_pending = RwSignal::new(false);
-    let picks = Resource::new(|| (), |_| fetch_pick_lists());
+    let (picks, _) = load_in_browser(fetch_pick_lists);
     let wanted = if s.with_value(|s| s.direction == "ingress") {
         "customer"
     } else {
@@ -447,7 +447,7 @@ fn MediaTab(
     let codecs = RwSignal::new(initial.1);
     let errors = FormErrors::new();
     let pending = RwSignal::new(false);
-    let picks = Resource::new(|| (), |_| fetch_pick_lists());
+    let (picks, _) = load_in_browser(fetch_pick_lists);
     let to_add = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

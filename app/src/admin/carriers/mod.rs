@@ -14,8 +14,8 @@ use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use crate::bind;
 use crate::components::{
-    save_action, submit, use_pages, Column, ConfirmDelete, DataTable, Dialog, FormActions,
-    FormErrors, NotFound, PageHeader, SelectField, Sort, TextAreaField, TextField,
+    load_in_browser, save_action, submit, use_pages, Column, ConfirmDelete, DataTable, Dialog,
+    FormActions, FormErrors, NotFound, PageHeader, SelectField, Sort, TextAreaField, TextField,
 };
 use api::*;
 
@@ -380,7 +380,7 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
         ..Default::default()
     });
     let errors = FormErrors::new();
-    let picks = Resource::new(|| (), |_| fetch_pick_lists());
+    let (picks, _) = load_in_browser(fetch_pick_lists);
     if let Some(id) = id {
         leptos::task::spawn_local(async move {
             match fetch_service_form(id).await {
