@@ -132,6 +132,10 @@ test('a carrier is created, every tab filled and saved, and everything persists'
     await page.getByLabel('Add codec').selectOption(codec);
     await page.getByTestId('add-codec').click();
   }
+  // Order: G729 down below PCMA and back up again leaves PCMA first.
+  await page.getByRole('button', { name: 'Move PCMA down' }).click();
+  assert.match(await page.getByTestId('codec-list').getByRole('listitem').nth(0).innerText(), /G729/);
+  await page.getByRole('button', { name: 'Move PCMA up' }).click();
   await page.getByTestId('codec-list').getByRole('listitem').nth(1).getByLabel(/Relay only/).check();
   await page.getByRole('button', { name: 'Save media' }).click();
   await toast(page, 'Media settings saved');
@@ -143,6 +147,9 @@ test('a carrier is created, every tab filled and saved, and everything persists'
   await page.getByTestId('add-rule').click();
   await page.getByTestId('rule-1').getByLabel('Action').selectOption('prepend');
   await page.getByTestId('rule-1').getByLabel('Digits to prepend').fill('44');
+  await page.getByRole('button', { name: 'Move rule 1 down' }).click();
+  assert.equal(await page.getByTestId('rule-0').getByLabel('Action').inputValue(), 'prepend');
+  await page.getByRole('button', { name: 'Move rule 2 up' }).click();
   await page.getByLabel('B-number in').fill('0020712345');
   await page.getByTestId('try-b-out').getByText('4420712345').waitFor();
   await page.getByRole('button', { name: 'Save translation' }).click();

@@ -390,7 +390,7 @@ fn TranslationTab(id: i64, initial: Vec<TranslationRuleForm>) -> impl IntoView {
                                 <button type="button" class="button button--small" aria-label=format!("Move rule {} up", i + 1) disabled=i == 0
                                     on:click=move |_| rules.update(|r| r.swap(i - 1, i))>"↑"</button>
                                 <button type="button" class="button button--small" aria-label=format!("Move rule {} down", i + 1)
-                                    disabled=move || i + 1 >= rules.with(Vec::len)
+                                    disabled={move || i + 1 >= rules.with(Vec::len)}
                                     on:click=move |_| rules.update(|r| r.swap(i, i + 1))>"↓"</button>
                                 <button type="button" class="button button--small button--danger" aria-label=format!("Remove rule {}", i + 1)
                                     on:click=move |_| rules.update(|r| { r.remove(i); })>"Remove"</button>
@@ -496,6 +496,9 @@ fn MediaTab(
                                     </label>
                                     <button type="button" class="button button--small" aria-label=format!("Move {name} up") disabled=i == 0
                                         on:click=move |_| codecs.update(|c| c.swap(i - 1, i))>"↑"</button>
+                                    <button type="button" class="button button--small" aria-label=format!("Move {name} down")
+                                        disabled={move || i + 1 >= codecs.with(Vec::len)}
+                                        on:click=move |_| codecs.update(|c| c.swap(i, i + 1))>"↓"</button>
                                     <button type="button" class="button button--small button--danger" aria-label=format!("Remove {name}")
                                         on:click=move |_| codecs.update(|c| { c.remove(i); })>"Remove"</button>
                                 </li>
