@@ -5,59 +5,23 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::validation::string_enum;
 use crate::FieldErrors;
 
-/// A kind of reference item. Stored as [`ReferenceKind::as_str`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReferenceKind {
-    /// Point of presence: a site where our switches and interconnects live.
-    Pop,
-    /// A commercial category of customers (e.g. "Retail", "Wholesale").
-    CustomerCategory,
-    /// A group of customers handled together (e.g. by one account manager).
-    CustomerGroup,
-    /// A quality tier of voice services (e.g. "Premium CLI", "Standard").
-    VoiceTier,
-    /// A limit of concurrent channels and calls per second an interconnect may use.
-    ChannelPlan,
-}
-
-impl ReferenceKind {
-    /// Every kind, in display order.
-    pub const ALL: [ReferenceKind; 5] = [
-        ReferenceKind::Pop,
-        ReferenceKind::CustomerCategory,
-        ReferenceKind::CustomerGroup,
-        ReferenceKind::VoiceTier,
-        ReferenceKind::ChannelPlan,
-    ];
-
-    /// Stored and URL value, e.g. `channel_plan`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReferenceKind::Pop => "pop",
-            ReferenceKind::CustomerCategory => "customer_category",
-            ReferenceKind::CustomerGroup => "customer_group",
-            ReferenceKind::VoiceTier => "voice_tier",
-            ReferenceKind::ChannelPlan => "channel_plan",
-        }
-    }
-
-    /// Plural heading, e.g. "Channel plans".
-    pub fn label(self) -> &'static str {
-        match self {
-            ReferenceKind::Pop => "POPs",
-            ReferenceKind::CustomerCategory => "Customer categories",
-            ReferenceKind::CustomerGroup => "Customer groups",
-            ReferenceKind::VoiceTier => "Voice tiers",
-            ReferenceKind::ChannelPlan => "Channel plans",
-        }
-    }
-
-    /// The kind stored as `text`, if any.
-    pub fn parse(text: &str) -> Option<ReferenceKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text.trim())
+string_enum! {
+    /// A kind of reference item. Stored as [`ReferenceKind::as_str`]; the label is the
+    /// plural heading.
+    pub enum ReferenceKind {
+        /// Point of presence: a site where our switches and interconnects live.
+        Pop = ("pop", "POPs"),
+        /// A commercial category of customers (e.g. "Retail", "Wholesale").
+        CustomerCategory = ("customer_category", "Customer categories"),
+        /// A group of customers handled together (e.g. by one account manager).
+        CustomerGroup = ("customer_group", "Customer groups"),
+        /// A quality tier of voice services (e.g. "Premium CLI", "Standard").
+        VoiceTier = ("voice_tier", "Voice tiers"),
+        /// A limit of concurrent channels and calls per second an interconnect may use.
+        ChannelPlan = ("channel_plan", "Channel plans"),
     }
 }
 
@@ -201,39 +165,13 @@ pub fn validate_codec(form: &CodecForm) -> Result<Codec, FieldErrors> {
     })
 }
 
-/// Who a service is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceDirection {
-    /// Sold to customers over ingress interconnects.
-    Customer,
-    /// Bought from suppliers over egress interconnects.
-    Supplier,
-}
-
-impl ServiceDirection {
-    /// Both, in display order.
-    pub const ALL: [ServiceDirection; 2] = [ServiceDirection::Customer, ServiceDirection::Supplier];
-
-    /// Stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceDirection::Customer => "customer",
-            ServiceDirection::Supplier => "supplier",
-        }
-    }
-
-    /// Human text.
-    pub fn label(self) -> &'static str {
-        match self {
-            ServiceDirection::Customer => "Customer (sold)",
-            ServiceDirection::Supplier => "Supplier (bought)",
-        }
-    }
-
-    /// The direction stored as `text`, if any.
-    pub fn parse(text: &str) -> Option<ServiceDirection> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text.trim())
+string_enum! {
+    /// Who a service is for.
+    pub enum ServiceDirection {
+        /// Sold to customers over ingress interconnects.
+        Customer = ("customer", "Customer (sold)"),
+        /// Bought from suppliers over egress interconnects.
+        Supplier = ("supplier", "Supplier (bought)"),
     }
 }
 

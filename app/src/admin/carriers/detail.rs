@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::api::*;
+use super::options_of;
 use super::{choice_options, interconnect_columns, interconnect_href, StatusTag};
 use crate::components::{
     load_in_browser, provide_unsaved_changes, save_action, submit, use_tab, use_toaster,
@@ -19,7 +20,7 @@ use crate::components::{
     PageHeader, SelectField, TabPanel, TableState, Tabs, TextAreaField, TextField,
 };
 use crate::error::AppError;
-use crate::{bind, bind_bool, options_of};
+use crate::{bind, bind_bool};
 
 const TABS: [(&str, &str); 6] = [
     ("details", "Carrier Details"),
@@ -192,8 +193,8 @@ fn DetailsTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
                     <legend>"Identity"</legend>
                     <TextField label="Name" name="name" bind=bind!(form.name) errors/>
                     <TextField label="Account code" name="account_code" bind=bind!(form.account_code) errors/>
-                    <SelectField label="Type" name="carrier_type" bind=bind!(form.carrier_type) errors options=options_of!(CarrierType)/>
-                    <SelectField label="Status" name="status" bind=bind!(form.status) errors options=options_of!(CarrierStatus)
+                    <SelectField label="Type" name="carrier_type" bind=bind!(form.carrier_type) errors options={options_of::<CarrierType>()}/>
+                    <SelectField label="Status" name="status" bind=bind!(form.status) errors options={options_of::<CarrierStatus>()}
                         help="Inactive carriers keep their history but get no traffic."/>
                     <TextField label="Website" name="website" kind="url" bind=bind!(form.website) errors placeholder="https://example.net"/>
                     <TextAreaField label="Address" name="address" bind=bind!(form.address) errors/>
@@ -288,10 +289,10 @@ fn AccountingTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
     };
     view! {
         <form class="form form--narrow" on:submit=submit data-testid="accounting-form">
-            <SelectField label="Billing mode" name="billing_mode" bind=bind!(form.billing_mode) errors options=options_of!(BillingMode)
+            <SelectField label="Billing mode" name="billing_mode" bind=bind!(form.billing_mode) errors options={options_of::<BillingMode>()}
                 help="Prepaid carriers are blocked at zero balance; postpaid ones at their credit limit."/>
             <TextField label=format!("Credit limit ({currency})") name="credit_limit" bind=bind!(form.credit_limit) errors input_class="num"/>
-            <SelectField label="Billing cycle" name="billing_cycle" bind=bind!(form.billing_cycle) errors options=options_of!(BillingCycle)/>
+            <SelectField label="Billing cycle" name="billing_cycle" bind=bind!(form.billing_cycle) errors options={options_of::<BillingCycle>()}/>
             <TextField label="Payment terms (days)" name="payment_terms_days" kind="number" bind=bind!(form.payment_terms_days) errors
                 help="Days after the invoice date; with the cycle this makes the billing term, e.g. weekly 7/3."/>
             <TextField label="Invoice e-mail" name="invoice_email" kind="email" bind=bind!(form.invoice_email) errors/>
@@ -359,7 +360,7 @@ fn NewInterconnectForm(carrier_id: i64) -> impl IntoView {
     view! {
         <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_interconnect, create); }>
             <TextField label="Name" name="name" prefix="ic" bind=bind!(form.name) errors/>
-            <SelectField label="Direction" name="direction" prefix="ic" bind=bind!(form.direction) errors options=options_of!(Direction)/>
+            <SelectField label="Direction" name="direction" prefix="ic" bind=bind!(form.direction) errors options={options_of::<Direction>()}/>
             <TextField label="Tech prefix" name="tech_prefix" prefix="ic" bind=bind!(form.tech_prefix) errors
                 help="Digits the carrier puts before the number to pick a service; stripped on ingress."/>
             <SelectField label="POP" name="pop_id" prefix="ic" bind=bind!(form.pop_id) errors options=opts(|p| &p.pops) empty="None"/>
@@ -481,7 +482,7 @@ fn ContactEditor(
     );
     view! {
         <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_contact, save); }>
-            <SelectField label="Role" name="role" prefix="contact" bind=bind!(form.role) errors options=options_of!(ContactRole)/>
+            <SelectField label="Role" name="role" prefix="contact" bind=bind!(form.role) errors options={options_of::<ContactRole>()}/>
             <TextField label="Name" name="name" prefix="contact" bind=bind!(form.name) errors/>
             <TextField label="E-mail" name="email" prefix="contact" kind="email" bind=bind!(form.email) errors/>
             <TextField label="Phone" name="phone" prefix="contact" kind="tel" bind=bind!(form.phone) errors placeholder="+44 20 7946 0000"/>

@@ -12,13 +12,14 @@ use domain::FieldErrors;
 use leptos::prelude::*;
 
 use super::api::*;
+use super::options_of;
 use super::{choice_options, StatusTag};
 use crate::components::{
     load_in_browser, use_tab, use_toaster, CheckboxField, ConfirmDelete, ErrorPanel, FormActions,
     FormErrors, Loading, PageHeader, SelectField, TabPanel, Tabs, TextAreaField, TextField,
 };
 use crate::error::AppError;
-use crate::{bind, bind_bool, options_of};
+use crate::{bind, bind_bool};
 
 /// The interconnect page.
 #[component]
@@ -208,7 +209,7 @@ fn ServicesTab(
             <form class="form form__group" on:submit=submit data-testid="general-form">
                 <h2 class="form__title">"General"</h2>
                 <TextField label="Name" name="name" bind=bind!(form.name) errors/>
-                <SelectField label="Status" name="status" bind=bind!(form.status) errors options=options_of!(domain::carrier::CarrierStatus)/>
+                <SelectField label="Status" name="status" bind=bind!(form.status) errors options={options_of::<domain::carrier::CarrierStatus>()}/>
                 <TextField label="Tech prefix" name="tech_prefix" bind=bind!(form.tech_prefix) errors
                     help="Digits before the dialled number that pick the service; stripped on ingress."/>
                 <SelectField label="POP" name="pop_id" bind=bind!(form.pop_id) errors options=opts(|p| &p.pops) empty="None"/>
@@ -376,8 +377,8 @@ fn TranslationTab(id: i64, initial: Vec<TranslationRuleForm>) -> impl IntoView {
                     let kind = move || rules.with(|r| r.get(i).map(|x| x.kind.clone()).unwrap_or_default());
                     view! {
                         <li class="rules__rule" data-testid=format!("rule-{i}")>
-                            {select(i, "target", "Number", options_of!(NumberTarget), |r| r.target.clone(), |r, v| r.target = v)}
-                            {select(i, "kind", "Action", options_of!(TranslationKind), |r| r.kind.clone(), |r, v| r.kind = v)}
+                            {select(i, "target", "Number", options_of::<NumberTarget>(), |r| r.target.clone(), |r, v| r.target = v)}
+                            {select(i, "kind", "Action", options_of::<TranslationKind>(), |r| r.kind.clone(), |r, v| r.kind = v)}
                             {move || match kind().as_str() {
                                 "strip" => field(i, "digits", "Digits to strip", |r| r.digits.clone(), |r, v| r.digits = v).into_any(),
                                 "prepend" => field(i, "value", "Digits to prepend", |r| r.value.clone(), |r, v| r.value = v).into_any(),
@@ -522,8 +523,8 @@ fn MediaTab(
                 </fieldset>
                 <fieldset class="form__group">
                     <legend>"Media"</legend>
-                    <SelectField label="RTP handling" name="media_mode" bind=bind!(form.media_mode) errors options=options_of!(MediaMode)/>
-                    <SelectField label="DTMF" name="dtmf_mode" bind=bind!(form.dtmf_mode) errors options=options_of!(DtmfMode)/>
+                    <SelectField label="RTP handling" name="media_mode" bind=bind!(form.media_mode) errors options={options_of::<MediaMode>()}/>
+                    <SelectField label="DTMF" name="dtmf_mode" bind=bind!(form.dtmf_mode) errors options={options_of::<DtmfMode>()}/>
                     <CheckboxField label="Transcoding allowed" name="transcoding_allowed" bind=bind_bool!(form.transcoding_allowed) errors/>
                     <TextField label="Max call duration (seconds)" name="max_call_duration_secs" kind="number" bind=bind!(form.max_call_duration_secs) errors/>
                 </fieldset>
@@ -626,7 +627,7 @@ fn SignallingTab(id: i64, s: StoredValue<InterconnectSettings>) -> impl IntoView
                 <TextField label="Address" name="address" prefix="addr" bind=bind!(address.address) errors=address_errors
                     placeholder=if direction == Direction::Ingress { "203.0.113.10 or 203.0.113.0/28" } else { "198.51.100.7 or sip.example.net" }/>
                 <TextField label="Port" name="port" prefix="addr" kind="number" bind=bind!(address.port) errors=address_errors placeholder="5060"/>
-                <SelectField label="Transport" name="transport" prefix="addr" bind=bind!(address.transport) errors=address_errors options=options_of!(Transport)/>
+                <SelectField label="Transport" name="transport" prefix="addr" bind=bind!(address.transport) errors=address_errors options={options_of::<Transport>()}/>
                 <FormActions label="Add address" pending=adding errors=address_errors/>
             </form>
         </section>
@@ -636,10 +637,10 @@ fn SignallingTab(id: i64, s: StoredValue<InterconnectSettings>) -> impl IntoView
             <TextField label="Max concurrent channels (0 = unlimited)" name="max_channels" kind="number" bind=bind!(form.max_channels) errors/>
             <CheckboxField label="Session timers (RFC 4028)" name="session_timers" bind=bind_bool!(form.session_timers) errors/>
             <TextField label="Session expires (seconds)" name="session_expires_secs" kind="number" bind=bind!(form.session_expires_secs) errors/>
-            <SelectField label="P-Asserted-Identity" name="pai_mode" bind=bind!(form.pai_mode) errors options=options_of!(PaiMode)/>
-            <SelectField label="Privacy" name="privacy_mode" bind=bind!(form.privacy_mode) errors options=options_of!(PrivacyMode)/>
+            <SelectField label="P-Asserted-Identity" name="pai_mode" bind=bind!(form.pai_mode) errors options={options_of::<PaiMode>()}/>
+            <SelectField label="Privacy" name="privacy_mode" bind=bind!(form.privacy_mode) errors options={options_of::<PrivacyMode>()}/>
             <TextField label="SIP port" name="sip_port" kind="number" bind=bind!(form.sip_port) errors/>
-            <SelectField label="SIP transport" name="sip_transport" bind=bind!(form.sip_transport) errors options=options_of!(Transport)/>
+            <SelectField label="SIP transport" name="sip_transport" bind=bind!(form.sip_transport) errors options={options_of::<Transport>()}/>
             <FormActions label="Save signalling" pending errors/>
         </form>
     }

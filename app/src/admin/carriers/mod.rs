@@ -19,15 +19,12 @@ use crate::components::{
 };
 use api::*;
 
-/// `(value, label)` options from a string enum's `ALL`.
-#[macro_export]
-macro_rules! options_of {
-    ($ty:ty) => {
-        <$ty>::ALL
-            .iter()
-            .map(|v| (v.as_str().to_owned(), v.label().to_owned()))
-            .collect::<Vec<(String, String)>>()
-    };
+/// `(value, label)` options for a select, from a string enum's `ALL`.
+pub fn options_of<T: domain::StringEnum>() -> Vec<(String, String)> {
+    T::ALL
+        .iter()
+        .map(|v| (v.as_str().to_owned(), v.label().to_owned()))
+        .collect()
 }
 
 /// `(value, label)` options from `(id, name)` choices.
@@ -232,7 +229,7 @@ fn CarriersView() -> impl IntoView {
     ];
     view! {
         <Filters search_label="Search name or account code" q status kind kind_label="Type"
-            kind_options=options_of!(CarrierType)>
+            kind_options={options_of::<CarrierType>()}>
             <div class="field">
                 <label class="field__label" for="filter-currency">"Currency"</label>
                 <input class="input input--short" id="filter-currency" maxlength="3" placeholder="USD"
@@ -260,7 +257,7 @@ fn InterconnectsView() -> impl IntoView {
     let pages = use_pages(query, interconnects_page);
     view! {
         <Filters search_label="Search interconnect name" q status kind kind_label="Direction"
-            kind_options=options_of!(domain::interconnect::Direction)/>
+            kind_options={options_of::<domain::interconnect::Direction>()}/>
         <DataTable caption="Interconnects" columns=interconnect_columns(true) rows=pages.rows state=pages.state sort
             row_href=interconnect_href
             empty="No interconnect matches. Add interconnects from a carrier's Interconnects tab."
@@ -351,7 +348,7 @@ fn ServicesView() -> impl IntoView {
     ];
     view! {
         <Filters search_label="Search service name" q status kind kind_label="Direction"
-            kind_options=options_of!(ServiceDirection)>
+            kind_options={options_of::<ServiceDirection>()}>
             <div class="filters__action">
                 <button type="button" class="button" data-testid="add-service" on:click=move |_| add_open.set(true)>"Add service"</button>
             </div>
@@ -419,9 +416,9 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
         <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_service, save); }>
             <TextField label="Name" name="name" prefix="svc" bind=bind!(form.name) errors/>
             <SelectField label="Direction" name="direction" prefix="svc" bind=bind!(form.direction) errors
-                options=options_of!(ServiceDirection)/>
+                options={options_of::<ServiceDirection>()}/>
             <SelectField label="Status" name="status" prefix="svc" bind=bind!(form.status) errors
-                options=options_of!(CarrierStatus)/>
+                options={options_of::<CarrierStatus>()}/>
             <SelectField label="Voice tier" name="voice_tier_id" prefix="svc" bind=bind!(form.voice_tier_id) errors
                 options=tiers empty="None"/>
             <TextAreaField label="Description" name="description" prefix="svc" bind=bind!(form.description) errors/>
@@ -462,7 +459,7 @@ fn CreateCarrierForm() -> impl IntoView {
             <TextField label="Account code" name="account_code" prefix="new" bind=bind!(form.account_code) errors
                 help="Letters, digits, '-' or '_'; unique; used on invoices and in the switch."/>
             <SelectField label="Type" name="carrier_type" prefix="new" bind=bind!(form.carrier_type) errors
-                options=options_of!(CarrierType)/>
+                options={options_of::<CarrierType>()}/>
             <TextField label="Currency" name="currency" prefix="new" bind=bind!(form.currency) errors
                 help="ISO 4217 code of its rates and invoices, e.g. USD."/>
             <FormActions label="Create carrier" pending=create.pending() errors/>
