@@ -27,6 +27,7 @@ const env = {
   BIND_ADDR: `127.0.0.1:${port}`,
   PUBLIC_URL: base,
   SITE_ROOT: join(root, 'target/site'),
+  DIDTRON_FILES_DIR: join(dir, 'files'),
   DIDTRON_ADMIN_EMAIL: credentials.E2E_ADMIN_EMAIL,
   DIDTRON_ADMIN_PASSWORD: credentials.E2E_ADMIN_PASSWORD,
   RUST_LOG: process.env.RUST_LOG ?? 'warn',
@@ -61,7 +62,7 @@ try {
   cli('user', 'create', '--email', credentials.E2E_CUSTOMER_EMAIL, '--role', 'customer', '--carrier', carrierId);
   const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', 'tests/'], {
     cwd: import.meta.dirname,
-    env: { ...process.env, ...credentials, BASE_URL: base },
+    env: { ...process.env, ...credentials, BASE_URL: base, TESTDATA: join(root, 'testdata') },
     stdio: 'inherit',
   });
   code = run.status ?? 1;

@@ -19,6 +19,10 @@ use crate::error::AppError;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub kv: Kv,
+    /// The file store (uploaded rate decks).
+    pub files: service::files::Files,
+    /// Rate plans compiled for rating CDRs, shared by every request.
+    pub decks: service::cdrs::DeckCache,
     pub signin_limiter: SignInLimiter,
     /// How long a session lives without a request.
     pub session_idle_timeout: Duration,

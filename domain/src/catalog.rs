@@ -184,6 +184,10 @@ pub struct ServiceForm {
     pub status: String,
     /// A voice tier id, or empty.
     pub voice_tier_id: String,
+    /// The service's rate plan id (customer services: a customer plan; supplier
+    /// services: a supplier deck), or empty.
+    #[serde(default)]
+    pub rate_plan_id: String,
     pub description: String,
 }
 
@@ -194,11 +198,12 @@ pub struct Service {
     pub direction: ServiceDirection,
     pub active: bool,
     pub voice_tier_id: Option<i64>,
+    pub rate_plan_id: Option<i64>,
     pub description: String,
 }
 
 /// Validates a service. Errors: `name`, `direction`, `status`, `voice_tier_id`,
-/// `description`.
+/// `rate_plan_id`, `description`.
 pub fn validate_service(form: &ServiceForm) -> Result<Service, FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = name_field(&mut errors, &form.name, 100);
@@ -224,12 +229,19 @@ pub fn validate_service(form: &ServiceForm) -> Result<Service, FieldErrors> {
             }
         },
     };
+    let rate_plan_id = crate::validation::take(
+        &mut errors,
+        "rate_plan_id",
+        crate::validation::optional_id(&form.rate_plan_id),
+    )
+    .flatten();
     let description = description_field(&mut errors, &form.description);
     errors.into_result(Service {
         name,
         direction: direction.unwrap_or(ServiceDirection::Customer),
         active,
         voice_tier_id,
+        rate_plan_id,
         description,
     })
 }

@@ -10,6 +10,9 @@
 //!   and their validation);
 //! - [`interconnect`]: SIP interconnects: addresses, codecs, number validation and
 //!   translation, media, signalling and monitoring;
+//! - [`rate_plans`]: rate plans, reading carriers' rate notices, revisions and change
+//!   codes;
+//! - [`cdr`]: call detail records as switches send them, and their mediation;
 //! - [`rating`]: the rating engine (prefix trie, rate decks, billing increments, costs);
 //! - [`catalog`]: reference data (codecs, POPs, categories, groups, voice tiers, channel
 //!   plans) and services;
@@ -17,10 +20,12 @@
 
 pub mod carrier;
 pub mod catalog;
+pub mod cdr;
 pub mod identity;
 pub mod interconnect;
 pub mod listing;
 pub mod money;
+pub mod rate_plans;
 pub mod rating;
 pub mod validation;
 

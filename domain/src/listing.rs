@@ -41,13 +41,31 @@ pub struct ListQuery {
     pub limit: u32,
 }
 
+/// A list query that pages by keyset cursor: what `use_pages` needs to ask for the
+/// page after the last one.
+pub trait Keyset {
+    /// Sets the cursor (`Page::next` of the previous page; empty for the first page).
+    fn set_after(&mut self, after: String);
+}
+
+impl Keyset for ListQuery {
+    fn set_after(&mut self, after: String) {
+        self.after = after;
+    }
+}
+
+/// Page size of `limit`: clamped to 1..=[`MAX_PAGE_SIZE`], 0 → [`DEFAULT_PAGE_SIZE`].
+pub fn page_size(limit: u32) -> u32 {
+    match limit {
+        0 => DEFAULT_PAGE_SIZE,
+        n => n.min(MAX_PAGE_SIZE),
+    }
+}
+
 impl ListQuery {
     /// The page size to use: `limit` clamped to 1..=[`MAX_PAGE_SIZE`], 0 → default.
     pub fn page_size(&self) -> u32 {
-        match self.limit {
-            0 => DEFAULT_PAGE_SIZE,
-            n => n.min(MAX_PAGE_SIZE),
-        }
+        page_size(self.limit)
     }
 }
 

@@ -6,10 +6,14 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261121_000001_carriers;
 mod m20261121_000002_users;
 mod m20261121_000003_sessions;
 mod m20261121_000004_carriers_settings;
+mod m20261121_000005_rate_plans;
+mod m20261121_000006_rate_plan_derivations;
+mod m20261121_000007_cdrs;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -22,6 +26,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_users::Migration),
             Box::new(m20261121_000003_sessions::Migration),
             Box::new(m20261121_000004_carriers_settings::Migration),
+            Box::new(m20261121_000005_rate_plans::Migration),
+            Box::new(m20261121_000006_rate_plan_derivations::Migration),
+            Box::new(m20261121_000007_cdrs::Migration),
         ]
     }
 }

@@ -8,87 +8,11 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{create, fk, flag, id, index, int, nullable_int, nullable_text, text};
 use crate::m20261121_000001_carriers::Carriers;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn id(table: &mut TableCreateStatement) -> &mut TableCreateStatement {
-    table.col(
-        ColumnDef::new(Alias::new("id"))
-            .big_integer()
-            .not_null()
-            .auto_increment()
-            .primary_key(),
-    )
-}
-
-fn text(name: &str, len: u32) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.string_len(len).not_null();
-    col
-}
-
-fn nullable_text(name: &str, len: u32) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.string_len(len).null();
-    col
-}
-
-fn int(name: &str, default: i64) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.big_integer().not_null().default(default);
-    col
-}
-
-fn nullable_int(name: &str) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.big_integer().null();
-    col
-}
-
-fn flag(name: &str, default: bool) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.boolean().not_null().default(default);
-    col
-}
-
-fn fk(
-    table: &str,
-    column: &str,
-    to: impl IntoIden,
-    action: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from(Alias::new(table), Alias::new(column))
-        .to(to, Alias::new("id"))
-        .on_delete(action)
-        .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    table: &str,
-    columns: &[&str],
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut stmt = Index::create();
-    stmt.name(format!("idx_{table}_{}", columns.join("_")))
-        .table(Alias::new(table));
-    for c in columns {
-        stmt.col(Alias::new(*c));
-    }
-    if unique {
-        stmt.unique();
-    }
-    manager.create_index(stmt).await
-}
-
-async fn create(manager: &SchemaManager<'_>, mut table: TableCreateStatement) -> Result<(), DbErr> {
-    crate::timestamps(&mut table);
-    manager.create_table(table).await
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -15,6 +15,8 @@
 //! | `SESSION_IDLE_TIMEOUT_SECS` | `28800` (8 h) | a session ends after this long without a request |
 //! | `SIGNIN_MAX_FAILURES` | `10` | failed sign-ins allowed per account and per IP in the window |
 //! | `SIGNIN_WINDOW_SECS` | `900` (15 min) | the failure window |
+//! | `DIDTRON_FILES_DIR` | `./data/files` | where uploaded rate decks (and later exports) are kept |
+//! | `DIDTRON_WORKERS` | `1` | background job workers in this process (imports); `0` runs none |
 //! | `SHUTDOWN_GRACE_SECS` | `30` | on SIGTERM, how long in-flight requests may finish |
 //! | `LOG_FORMAT` | `text` | `text` or `json` |
 //! | `RUST_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
@@ -56,6 +58,10 @@ pub struct Config {
     pub signin_window: Duration,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
+    /// Folder of the file store.
+    pub files_dir: std::path::PathBuf,
+    /// Job workers this process runs.
+    pub workers: u32,
 }
 
 /// Every problem found in the configuration.
@@ -121,6 +127,7 @@ impl Config {
         let signin_max_failures = number("SIGNIN_MAX_FAILURES", 10, 1, 10_000) as u32;
         let signin_window = Duration::from_secs(number("SIGNIN_WINDOW_SECS", 900, 1, 86_400));
         let shutdown_grace = Duration::from_secs(number("SHUTDOWN_GRACE_SECS", 30, 0, 3600));
+        let workers = number("DIDTRON_WORKERS", 1, 0, 64) as u32;
 
         let bind_addr = match get("BIND_ADDR")
             .unwrap_or_else(|| "127.0.0.1:3000".into())
@@ -178,6 +185,10 @@ impl Config {
             signin_window,
             shutdown_grace,
             log_format,
+            files_dir: get("DIDTRON_FILES_DIR")
+                .unwrap_or_else(|| "./data/files".into())
+                .into(),
+            workers,
         };
         if problems.is_empty() {
             Ok(config)

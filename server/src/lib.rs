@@ -1,8 +1,10 @@
 //! The `didtron` server: start-up (configuration, database, Redis, first super admin),
 //! the HTTP application ([`web::router`]) and graceful shutdown.
 
+pub mod api;
 pub mod config;
 pub mod rate_command;
+pub mod rate_plans;
 pub mod sessions;
 pub mod telemetry;
 pub mod web;
@@ -26,6 +28,8 @@ pub struct Didtron {
     pub db: DatabaseConnection,
     pub kv: Kv,
     pub router: axum::Router,
+    /// Tells the job workers to stop (after their current job).
+    pub stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
 /// Connects the database (and Redis), migrates, creates the first super admin when no
@@ -67,9 +71,27 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
             AnySessionStore::Database(store)
         }
     };
+    let files = service::files::Files::local(&config.files_dir)
+        .map_err(|e| anyhow::anyhow!("file store {}: {e}", config.files_dir.display()))?;
+    let (stop_workers, stop) = tokio::sync::watch::channel(false);
+    for n in 0..config.workers {
+        let ctx = service::jobs::JobContext {
+            db: db.clone(),
+            files: files.clone(),
+        };
+        let name = format!("{}-{}-{n}", hostname(), std::process::id());
+        tokio::spawn(service::jobs::work(
+            ctx,
+            name,
+            Duration::from_millis(500),
+            stop.clone(),
+        ));
+    }
     let app_state = AppState {
         db: db.clone(),
         kv: kv.clone(),
+        files: files.clone(),
+        decks: service::cdrs::DeckCache::new(),
         signin_limiter: SignInLimiter::new(
             kv.clone(),
             config.signin_max_failures,
@@ -88,7 +110,13 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
         db,
         kv,
         router,
+        stop_workers,
     })
+}
+
+/// This machine's name, for naming job workers (`HOSTNAME`, else `localhost`).
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
 }
 
 async fn announce_initial_admin(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()> {
@@ -122,9 +150,11 @@ impl Didtron {
     ) -> anyhow::Result<()> {
         let grace = self.config.shutdown_grace;
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let stop_workers = self.stop_workers.clone();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: draining requests");
+            let _ = stop_workers.send(true);
             let _ = stopping_tx.send(());
         };
         let app = self

@@ -39,11 +39,22 @@ enum Command {
         #[command(subcommand)]
         command: CarrierCommand,
     },
+    /// API keys of switches and CDR sources.
+    #[command(name = "api-key")]
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Rate decks.
+    Deck {
+        #[command(subcommand)]
+        command: DeckCommand,
+    },
     /// Rate a CDR file against a rate deck offline (no database): one output row per CDR
     /// with its explanation, a summary on stderr.
     Rate {
-        /// Rate deck CSV (columns: prefix, destination, rate, increment, effective_from,
-        /// currency; optional connection_fee, minimum, grace, effective_to).
+        /// Rate deck: a carrier's CSV or Excel workbook as sent (the import parser reads
+        /// it: letterhead, header row, code conventions, dates and pulses).
         #[arg(long)]
         deck: String,
         /// CDR file: Asterisk Master.csv, plain CSV or Kamailio acc_json lines.
@@ -63,6 +74,52 @@ enum Command {
 
 fn parse_format(text: &str) -> Result<service::rating_files::CdrFormat, String> {
     service::rating_files::CdrFormat::parse(text)
+}
+
+#[derive(Subcommand, Debug)]
+enum DeckCommand {
+    /// Create a rate plan (defaults of a new plan: 60/60, 7 days' notice).
+    Create {
+        /// The plan's name.
+        #[arg(long)]
+        name: String,
+        /// `supplier` (a supplier deck) or `customer` (a customer plan).
+        #[arg(long, default_value = "supplier")]
+        kind: String,
+        /// ISO 4217 currency.
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// The supplier's or customer's carrier id.
+        #[arg(long)]
+        carrier: Option<i64>,
+    },
+    /// Import a rate deck file (CSV or Excel) into a rate plan and publish it as a
+    /// revision; prints the preview's counts and every bad line. Nothing is published
+    /// when a line is bad, unless --skip-bad-rows.
+    Import {
+        /// The file.
+        file: String,
+        /// The rate plan's name.
+        #[arg(long)]
+        plan: String,
+        /// The file holds changes only: codes not in it stay (default: a full deck).
+        #[arg(long)]
+        partial: bool,
+        /// Publish the good lines and report the bad ones.
+        #[arg(long)]
+        skip_bad_rows: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ApiKeyCommand {
+    /// Create an API key for a switch or CDR source and print it (once: only its hash
+    /// is kept).
+    Create {
+        /// The key's name, e.g. the switch it is for.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -191,6 +248,103 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Rate { .. } => unreachable!("handled before configuration is read"),
+        Command::Deck {
+            command:
+                DeckCommand::Create {
+                    name,
+                    kind,
+                    currency,
+                    carrier,
+                },
+        } => {
+            let db = connect(&config).await?;
+            service::db::migrate(&db).await?;
+            let mut form = domain::rate_plans::RatePlanForm::new_plan();
+            form.name = name;
+            form.kind = kind;
+            form.currency = currency;
+            form.carrier_id = carrier.map(|c| c.to_string()).unwrap_or_default();
+            let plan =
+                service::rate_plans::save_plan(&db, &service::audit::Actor::system(), None, &form)
+                    .await
+                    .map_err(describe)?;
+            println!(
+                "created rate plan {} ({}) with id {}",
+                plan.name, plan.kind, plan.id
+            );
+            Ok(())
+        }
+        Command::Deck {
+            command:
+                DeckCommand::Import {
+                    file,
+                    plan,
+                    partial,
+                    skip_bad_rows,
+                },
+        } => {
+            let db = connect(&config).await?;
+            service::db::migrate(&db).await?;
+            let files = service::files::Files::local(&config.files_dir).map_err(describe)?;
+            let ctx = service::jobs::JobContext {
+                db: db.clone(),
+                files,
+            };
+            let plan = service::rate_plans::find_plan_by_name(&db, &plan)
+                .await
+                .map_err(|_| anyhow::anyhow!("no rate plan is called `{plan}`"))?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
+            let name = std::path::Path::new(&file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.clone());
+            let options = domain::rate_plans::ImportOptions {
+                replace_all: !partial,
+                skip_bad_rows,
+                ..Default::default()
+            };
+            let started = std::time::Instant::now();
+            let view = service::rate_plans::import::import_now(
+                &ctx,
+                &service::audit::Actor::system(),
+                plan.id,
+                &name,
+                bytes,
+                options,
+            )
+            .await
+            .map_err(describe)?;
+            print!("{}", deck_import_summary(&view, started.elapsed()));
+            if view.status == "published" {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "nothing was published{}",
+                    if view.error.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", view.error)
+                    }
+                ))
+            }
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::Create { name },
+        } => {
+            let db = connect(&config).await?;
+            service::db::migrate(&db).await?;
+            let created =
+                service::cdrs::api_keys::create(&db, &name, &service::audit::Actor::system())
+                    .await
+                    .map_err(describe)?;
+            eprintln!(
+                "created API key {} ({}…); it is shown once, keep it now:",
+                created.key.name, created.key.key_prefix
+            );
+            println!("{}", created.secret);
+            Ok(())
+        }
         Command::Carrier {
             command:
                 CarrierCommand::Create {
@@ -221,6 +375,54 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// What `didtron deck import` prints: the file as read, the change codes, every bad line.
+fn deck_import_summary(view: &domain::rate_plans::ImportView, took: std::time::Duration) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {}", view.file_name, view.status);
+    if let Some(p) = &view.preview {
+        let m = &p.metadata;
+        let _ = writeln!(
+            out,
+            "sheet {} · header on line {} · currency {} · {} lines, {} codes",
+            p.sheet.as_deref().unwrap_or("-"),
+            p.header_line
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "-".into()),
+            m.currency
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            p.data_lines,
+            p.codes
+        );
+        for c in &p.conventions {
+            let _ = writeln!(out, "  {c}");
+        }
+        let c = p.counts;
+        let _ = writeln!(
+            out,
+            "new {} · increase {} · decrease {} · unchanged {} · removed {}",
+            c.new, c.increase, c.decrease, c.unchanged, c.removed
+        );
+        for e in &p.errors {
+            let _ = writeln!(out, "  {e}");
+        }
+    }
+    if let Some(r) = &view.report {
+        let _ = writeln!(
+            out,
+            "published revision {}: {} of {} lines, {} rows stored, {} skipped, in {:.2} s",
+            r.revision,
+            r.lines_published,
+            r.lines_in,
+            r.rows_stored,
+            r.skipped.len(),
+            took.as_secs_f64()
+        );
+    }
+    out
 }
 
 fn rate(

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 
 use domain::money::format_micros;
 use domain::rating::{CallToRate, CompiledDeck, RatingPolicy};
-use service::rating_files::{read_cdrs, read_deck_csv, CdrFormat, RowError};
+use service::rating_files::{read_cdrs, read_deck_file, CdrFormat, RowError};
 
 /// What one run did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -37,10 +37,10 @@ pub fn rate_file(
     policy: &RatingPolicy,
     out: impl Write,
 ) -> anyhow::Result<RateSummary> {
-    let deck_file =
-        File::open(deck_path).map_err(|e| anyhow::anyhow!("cannot open deck {deck_path}: {e}"))?;
-    let rows = read_deck_csv(BufReader::new(deck_file))
-        .map_err(|errors| deck_errors(deck_path, errors))?;
+    let deck_bytes = std::fs::read(deck_path)
+        .map_err(|e| anyhow::anyhow!("cannot open deck {deck_path}: {e}"))?;
+    let rows =
+        read_deck_file(&deck_bytes, deck_path).map_err(|errors| deck_errors(deck_path, errors))?;
     let deck = CompiledDeck::compile(deck_path, rows).map_err(|errors| {
         deck_errors(
             deck_path,

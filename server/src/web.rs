@@ -69,11 +69,18 @@ pub fn router(config: &Config, app_state: AppState, store: AnySessionStore) -> R
     )
     .build();
 
+    // The switch-facing API: no session, no sign-in guard, no Origin check (keys, not
+    // cookies, authenticate it); observed like every other request.
+    let api = crate::api::routes()
+        .layer(middleware::from_fn(observe))
+        .with_state(state.clone());
+
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .merge(crate::rate_plans::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -91,6 +98,7 @@ pub fn router(config: &Config, app_state: AppState, store: AnySessionStore) -> R
         .layer(middleware::from_fn_with_state(state.clone(), origin_check))
         .layer(middleware::from_fn(observe))
         .with_state(state)
+        .merge(api)
 }
 
 /// `/`: the signed-in user's home, else sign-in.

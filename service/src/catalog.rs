@@ -11,7 +11,7 @@ use domain::catalog::{
 use domain::FieldErrors;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use crate::audit::{self, Actor};
@@ -42,7 +42,7 @@ pub async fn create_codec(
     form: &CodecForm,
 ) -> ServiceResult<codec::Model> {
     let valid = validate_codec(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = codec::Entity::find().all(&txn).await?;
     if existing
         .iter()
@@ -75,7 +75,7 @@ pub async fn create_codec(
 /// Removes a codec no interconnect and no carrier default uses.
 /// Errors: `Conflict` naming how many use it; `NotFound`.
 pub async fn delete_codec(db: &DatabaseConnection, actor: &Actor, id: i64) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = codec::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -145,7 +145,7 @@ pub async fn save_reference(
     form: &ReferenceForm,
 ) -> ServiceResult<reference_item::Model> {
     let valid = validate_reference(kind, form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut clash = reference_item::Entity::find()
         .filter(reference_item::Column::Kind.eq(kind.as_str()))
         .filter(reference_item::Column::Name.eq(valid.name.as_str()));
@@ -191,7 +191,7 @@ pub async fn delete_reference(
     actor: &Actor,
     id: i64,
 ) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = reference_item::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -248,7 +248,7 @@ pub async fn save_service(
     form: &ServiceForm,
 ) -> ServiceResult<service::Model> {
     let valid = validate_service(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut clash = service::Entity::find().filter(service::Column::Name.eq(valid.name.as_str()));
     if let Some(id) = id {
         clash = clash.filter(service::Column::Id.ne(id));
@@ -265,6 +265,9 @@ pub async fn save_service(
             );
             return Err(errors.into());
         }
+    }
+    if let Some(plan_id) = valid.rate_plan_id {
+        crate::rate_plans::check_plan_for_service(&txn, plan_id, valid.direction).await?;
     }
     let now = Utc::now();
     let before = match id {
@@ -287,6 +290,7 @@ pub async fn save_service(
     active.direction = Set(valid.direction.as_str().to_owned());
     active.status = Set(if valid.active { "active" } else { "inactive" }.to_owned());
     active.voice_tier_id = Set(valid.voice_tier_id);
+    active.rate_plan_id = Set(valid.rate_plan_id);
     active.description = Set(valid.description);
     active.updated_at = Set(now);
     let after = audit::save(&txn, actor, "service", None, before.as_ref(), active).await?;
@@ -312,7 +316,7 @@ pub async fn all_services(db: &DatabaseConnection) -> ServiceResult<Vec<service:
 
 /// Deletes a service no interconnect uses. Errors: `Conflict`; `NotFound`.
 pub async fn delete_service(db: &DatabaseConnection, actor: &Actor, id: i64) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = service::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -1,7 +1,10 @@
 //! Connecting to the database and bringing its schema up to date.
 
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use std::time::Duration;
 
 pub use migrations::{Migrator, MigratorTrait};
@@ -57,6 +60,24 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         });
     }
     Database::connect(options).await
+}
+
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, which takes
+/// the write lock at once and so waits (up to the busy timeout) for another writer; a
+/// plain deferred `BEGIN` that reads first and writes later fails at once with
+/// "database is locked" when another connection wrote in between (SQLite's documented
+/// behaviour in WAL mode: a read transaction cannot be upgraded past a newer commit).
+/// On PostgreSQL it is a plain `BEGIN`.
+///
+/// Every use case that changes data opens its transaction here, not with `begin()`.
+///
+/// Errors: the database cannot be reached, or the lock is not free within the busy timeout.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies every pending migration.

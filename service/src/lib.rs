@@ -8,11 +8,15 @@
 pub mod audit;
 pub mod carriers;
 pub mod catalog;
+pub mod cdrs;
 pub mod dashboard;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod files;
+pub mod jobs;
 pub mod kv;
+pub mod rate_plans;
 pub mod rating_files;
 pub mod signin_limit;
 pub mod users;

@@ -1,21 +1,11 @@
 //! Reading rate decks and CDRs from files, for offline rating (`didtron rate`) and later
 //! imports. Readers stream; every bad row is reported with its line number and reason.
 //!
-//! ## Rate deck CSV
-//! Header row, then one row per dial code and revision. Columns (any order):
-//!
-//! | column | required | meaning |
-//! |---|---|---|
-//! | `prefix` | yes | dial code, digits (a leading `+` or `00` is removed) |
-//! | `destination` | yes | destination name |
-//! | `rate` | yes | price per minute, decimal, up to 6 decimals |
-//! | `connection_fee` | no (0) | per answered call, decimal |
-//! | `increment` | yes | billing increment `a/b`, e.g. `60/60`, `30/6`, `1/1` |
-//! | `minimum` | no (0) | minimum billed seconds |
-//! | `grace` | no (0) | seconds not billed |
-//! | `effective_from` | yes | `YYYY-MM-DD` (00:00 UTC), `YYYY-MM-DD HH:MM:SS` (UTC) or RFC 3339 |
-//! | `effective_to` | no (open) | same formats; exclusive |
-//! | `currency` | yes | ISO 4217 code |
+//! ## Rate decks
+//! Read by [`read_deck_file`] with the same parser imports use
+//! (`domain::rate_plans::import`): CSV or a workbook as the carrier sent it. The
+//! columns DIDTron itself writes (exports) are `prefix, destination, rate,
+//! connection_fee, increment, minimum, grace, effective_from, effective_to, currency`.
 //!
 //! ## CDR formats
 //! - `asterisk`: Asterisk `Master.csv` (cdr_csv), no header: accountcode, src, dst,
@@ -31,10 +21,9 @@
 //!   `sip_code`); answered = 2xx.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use domain::money::{parse_micros, Currency};
 use domain::rating::{BillableDuration, BillingIncrement, RateDeckRow};
 
 /// A row that could not be read: its 1-based line and why.
@@ -85,123 +74,60 @@ fn headers_index(headers: &csv::StringRecord) -> HashMap<String, usize> {
         .collect()
 }
 
-/// Reads a rate deck CSV (see the module docs). All rows or nothing: every bad row is
+/// Reads a rate deck file for offline rating with the import parser
+/// ([`crate::rate_plans::import::read_deck`]): a carrier's CSV or workbook as it is,
+/// letterhead and all. What the file leaves out takes a new plan's defaults: increment
+/// 60/60, no minimum, grace or connection fee; a row without an effective date is in
+/// force from the letterhead's issue date, else from 1970-01-01. The currency is the
+/// file's (letterhead, rate header or column). All rows or nothing: every bad line is
 /// returned, each with its line.
-pub fn read_deck_csv(reader: impl Read) -> Result<Vec<RateDeckRow>, Vec<RowError>> {
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(reader);
-    let headers = csv
-        .headers()
-        .map_err(|e| {
-            vec![RowError {
-                line: 1,
-                reason: e.to_string(),
-            }]
-        })?
-        .clone();
-    let index = headers_index(&headers);
-    let missing: Vec<_> = [
-        "prefix",
-        "destination",
-        "rate",
-        "increment",
-        "effective_from",
-        "currency",
-    ]
-    .into_iter()
-    .filter(|c| !index.contains_key(*c))
-    .collect();
-    if !missing.is_empty() {
+pub fn read_deck_file(bytes: &[u8], file_name: &str) -> Result<Vec<RateDeckRow>, Vec<RowError>> {
+    use crate::rate_plans::import::{read_deck, ReadProgress};
+    let read = read_deck(
+        bytes,
+        file_name,
+        &domain::rate_plans::import::ReadOptions::default(),
+        &ReadProgress::default(),
+    )
+    .map_err(|reason| vec![RowError { line: 0, reason }])?;
+    let deck = read.deck;
+    if !deck.errors.is_empty() {
+        return Err(deck
+            .errors
+            .into_iter()
+            .map(|e| RowError {
+                line: u64::from(e.line),
+                reason: e.reason,
+            })
+            .collect());
+    }
+    let Some(currency) = deck.metadata.currency else {
         return Err(vec![RowError {
-            line: 1,
-            reason: format!("missing column(s): {}", missing.join(", ")),
+            line: 0,
+            reason: "the file does not say its currency (a Currency line above the table, a currency column, or a rate header like \"Rate (USD)\")".into(),
         }]);
-    }
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    for (i, record) in csv.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(RowError {
-                    line,
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let get = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("");
-        let mut problems = Vec::new();
-        let prefix = normalise_digits(get("prefix"));
-        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-            problems.push(format!("prefix `{}` is not digits", get("prefix")));
-        }
-        let mut money = |name: &str, optional: bool| match get(name) {
-            "" if optional => 0,
-            text => parse_micros(text).unwrap_or_else(|e| {
-                problems.push(format!("{name}: {e}"));
-                0
+    };
+    let since = deck.metadata.issued.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    Ok(deck
+        .rates
+        .into_iter()
+        .map(|r| RateDeckRow {
+            line: r.line,
+            prefix: r.prefix,
+            destination: r.destination,
+            rate_micros: r.rate_micros,
+            connection_fee_micros: r.connection_fee_micros.unwrap_or(0),
+            increment: r.increment.unwrap_or(BillingIncrement {
+                first: 60,
+                next: 60,
             }),
-        };
-        let rate_micros = money("rate", false);
-        let connection_fee_micros = money("connection_fee", true);
-        let mut seconds = |name: &str| match get(name) {
-            "" => 0,
-            text => text.parse::<u32>().unwrap_or_else(|_| {
-                problems.push(format!("{name} `{text}` is not whole seconds"));
-                0
-            }),
-        };
-        let minimum_s = seconds("minimum");
-        let grace_s = seconds("grace");
-        let increment = BillingIncrement::parse(get("increment")).unwrap_or_else(|e| {
-            problems.push(format!("increment: {e}"));
-            BillingIncrement::PER_SECOND
-        });
-        let effective_from = parse_time(get("effective_from")).unwrap_or_else(|e| {
-            problems.push(format!("effective_from: {e}"));
-            DateTime::<Utc>::MIN_UTC
-        });
-        let effective_to = match get("effective_to") {
-            "" => None,
-            text => parse_time(text).map(Some).unwrap_or_else(|e| {
-                problems.push(format!("effective_to: {e}"));
-                None
-            }),
-        };
-        let currency = Currency::parse(get("currency")).unwrap_or_else(|e| {
-            problems.push(format!("currency: {e}"));
-            Currency::parse("XXX").expect("valid")
-        });
-        if problems.is_empty() {
-            rows.push(RateDeckRow {
-                line: line as u32,
-                prefix,
-                destination: get("destination").to_owned(),
-                rate_micros,
-                connection_fee_micros,
-                increment,
-                minimum_s,
-                grace_s,
-                effective_from,
-                effective_to,
-                currency,
-            });
-        } else {
-            errors.push(RowError {
-                line,
-                reason: problems.join("; "),
-            });
-        }
-    }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
-    }
+            minimum_s: r.minimum_s.unwrap_or(0),
+            grace_s: r.grace_s.unwrap_or(0),
+            effective_from: r.effective_from.unwrap_or(since),
+            effective_to: r.effective_to,
+            currency,
+        })
+        .collect())
 }
 
 /// CDR file formats `didtron rate` reads.
@@ -482,13 +408,14 @@ mod tests {
                    +44,UK,0.01,60/60,2026-01-01,USD,\n\
                    0033-6,France Mobile,0.0123,30/6,2026-01-01 12:00:00,usd,0.001\n\
                    44x,Bad,abc,7/,yesterday,US,\n";
-        let errors = read_deck_csv(csv.as_bytes()).unwrap_err();
+        let errors = read_deck_file(csv.as_bytes(), "deck.csv").unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].line, 4);
-        for needle in ["prefix", "rate", "increment", "effective_from", "currency"] {
+        for needle in ["code", "rate", "increment", "effective from", "currency"] {
             assert!(errors[0].reason.contains(needle), "{needle}: {}", errors[0]);
         }
-        let rows = read_deck_csv(&csv.as_bytes()[..csv.rfind("44x").unwrap()]).unwrap();
+        let rows =
+            read_deck_file(&csv.as_bytes()[..csv.rfind("44x").unwrap()], "deck.csv").unwrap();
         assert_eq!(rows[0].prefix, "44");
         assert_eq!(rows[1].prefix, "336");
         assert_eq!(rows[1].connection_fee_micros, 1_000);
@@ -496,8 +423,12 @@ mod tests {
             rows[1].effective_from.to_rfc3339(),
             "2026-01-01T12:00:00+00:00"
         );
-        let missing = read_deck_csv("prefix,rate\n1,0.1\n".as_bytes()).unwrap_err();
-        assert!(missing[0].reason.contains("destination"), "{}", missing[0]);
+        let missing = read_deck_file("prefix,destination\n1,US\n".as_bytes(), "d.csv").unwrap_err();
+        assert!(
+            missing[0].reason.contains("no header row found"),
+            "{}",
+            missing[0]
+        );
     }
 
     #[test]

@@ -125,3 +125,10 @@ impl TestEnv {
         }
     }
 }
+
+/// A fresh file store in the temp folder, and its folder (remove it when done).
+pub fn files() -> (crate::files::Files, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("didtron-files-{}", unique()));
+    let files = crate::files::Files::local(&dir).expect("temp file store");
+    (files, dir)
+}

@@ -2,7 +2,9 @@
 //! pages of the foundation modules.
 
 pub mod carriers;
+pub mod cdrs;
 pub mod dashboard;
+pub mod rate_plans;
 pub mod reference;
 pub mod registry;
 pub mod users;

@@ -45,7 +45,7 @@ fn ReferenceTable(kind: String) -> impl IntoView {
     let rows = Resource::new(move || k.clone(), reference_rows);
     let toaster = use_toaster();
     let kind_for_delete = kind.clone();
-    let remove = Action::new_local(move |id: &i64| {
+    let remove = Action::new(move |id: &i64| {
         let (kind, id) = (kind_for_delete.clone(), *id);
         async move { delete_reference(kind, id).await }
     });

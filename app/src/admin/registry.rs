@@ -13,14 +13,16 @@ use crate::components::IconName;
 pub enum Section {
     Overview,
     Carriers,
+    Traffic,
     Administration,
 }
 
 impl Section {
     /// Every section, in sidebar order.
-    pub const ALL: [Section; 3] = [
+    pub const ALL: [Section; 4] = [
         Section::Overview,
         Section::Carriers,
+        Section::Traffic,
         Section::Administration,
     ];
 
@@ -29,6 +31,7 @@ impl Section {
         match self {
             Section::Overview => "Overview",
             Section::Carriers => "Carriers",
+            Section::Traffic => "Traffic and billing",
             Section::Administration => "Administration",
         }
     }
@@ -84,6 +87,36 @@ pub static MODULES: &[AdminModule] = &[
         view: || view! { <super::carriers::CarriersModule/> }.into_any(),
     },
     AdminModule {
+        id: "rate-plans",
+        title: "Rate plans",
+        route: "/admin/rate-plans",
+        section: Section::Carriers,
+        icon: IconName::RatePlan,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::rate_plans::RatePlansModule/> }.into_any(),
+    },
+    AdminModule {
+        id: "cdrs",
+        title: "CDRs",
+        route: "/admin/cdrs",
+        section: Section::Traffic,
+        icon: IconName::Cdr,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::cdrs::CdrsModule/> }.into_any(),
+    },
+    AdminModule {
+        id: "balances",
+        title: "Carrier balances",
+        route: "/admin/balances",
+        section: Section::Traffic,
+        icon: IconName::Balance,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::cdrs::BalancesPage/> }.into_any(),
+    },
+    AdminModule {
         id: "users",
         title: "Users",
         route: "/admin/users",
@@ -102,6 +135,16 @@ pub static MODULES: &[AdminModule] = &[
         required_role: Role::Admin,
         badge: None,
         view: || view! { <super::reference::ReferencePage/> }.into_any(),
+    },
+    AdminModule {
+        id: "api-keys",
+        title: "API keys",
+        route: "/admin/api-keys",
+        section: Section::Administration,
+        icon: IconName::Key,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::cdrs::ApiKeysPage/> }.into_any(),
     },
 ];
 

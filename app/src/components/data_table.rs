@@ -91,7 +91,7 @@ pub fn DataTable<T>(
     /// Current sort; clicking a sortable header sets it.
     #[prop(optional)]
     sort: Option<RwSignal<Sort>>,
-    /// Where a row click goes.
+    /// Where a row click goes; an empty string: the row opens nothing.
     row_href: fn(&T) -> String,
     /// What to say (and suggest) when there are no rows.
     #[prop(into)]
@@ -172,11 +172,12 @@ where
                         .map(|c| view! { <td class:num=c.numeric>{(c.cell)(row)}</td> })
                         .collect_view()
                 });
+                let linked = !href.is_empty();
                 view! {
-                    <tr class="table__row--link" on:click=move |ev| {
+                    <tr class:table__row--link=linked on:click=move |ev| {
                         // Links and buttons inside the row do their own thing.
                         let inner = event_target::<web_sys::Element>(&ev).closest("a, button").ok().flatten();
-                        if inner.is_none() { navigate(&href, Default::default()) }
+                        if linked && inner.is_none() { navigate(&href, Default::default()) }
                     }>{cells}</tr>
                 }
             })
@@ -214,7 +215,7 @@ where
     }
 }
 
-/// Keyset pages of a list, loaded as its query changes: the rows so far, the table
+/// Keyset pages of a list (any [`domain::listing::Keyset`] query), loaded as its query changes: the rows so far, the table
 /// state, whether more exist, and "load more" / "retry". A response to an older query
 /// never overwrites a newer one.
 ///
@@ -242,11 +243,12 @@ impl<T: Send + Sync + 'static> Pages<T> {
 }
 
 /// See [`Pages`].
-pub fn use_pages<T, Fut>(
-    query: Memo<domain::listing::ListQuery>,
-    fetch: fn(domain::listing::ListQuery) -> Fut,
+pub fn use_pages<Q, T, Fut>(
+    query: Memo<Q>,
+    fetch: impl Fn(Q) -> Fut + Copy + Send + Sync + 'static,
 ) -> Pages<T>
 where
+    Q: domain::listing::Keyset + Clone + PartialEq + Send + Sync + 'static,
     T: Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<domain::listing::Page<T>, AppError>> + 'static,
 {
@@ -257,7 +259,7 @@ where
     let load = move |append: bool| {
         let mut q = query.get_untracked();
         if append {
-            q.after = next.get_untracked().unwrap_or_default();
+            q.set_after(next.get_untracked().unwrap_or_default());
         }
         let this = generation.get_untracked() + 1;
         generation.set(this);

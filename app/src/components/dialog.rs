@@ -46,7 +46,8 @@ pub fn Dialog(
     }
 }
 
-/// A "Delete" button that asks first: "Delete {what}? This cannot be undone."
+/// A "Delete" button (or `label`: "Revoke"…) that asks first: "{label} {what}? This
+/// cannot be undone."
 #[component]
 pub fn ConfirmDelete(
     /// What is deleted, e.g. "contact Jane Roe".
@@ -59,11 +60,12 @@ pub fn ConfirmDelete(
     label: &'static str,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
-    let question = format!("Delete {what}? This cannot be undone.");
+    let question = format!("{label} {what}? This cannot be undone.");
+    let title = format!("Confirm {}", label.to_lowercase());
     view! {
         <button type="button" class="button button--small button--danger" on:click=move |_| open.set(true)
             aria-label=format!("{label} {what}")>{label}</button>
-        <Dialog title="Confirm delete" open>
+        <Dialog title=title.clone() open>
             <p>{question.clone()}</p>
             <div class="form__actions">
                 <button type="button" class="button button--danger" on:click=move |_| { open.set(false); on_confirm.run(()) }>

@@ -308,16 +308,16 @@ pub fn save_action<T, O, Fut>(
     errors: FormErrors,
     done: &'static str,
     failed: &'static str,
-    call: impl Fn(T) -> Fut + 'static,
+    call: impl Fn(T) -> Fut + Send + Sync + 'static,
     on_saved: impl Fn(O) + 'static,
 ) -> Action<T, Result<O, AppError>>
 where
     T: Clone + Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<O, AppError>> + 'static,
+    Fut: std::future::Future<Output = Result<O, AppError>> + Send + 'static,
 {
     let toaster = super::use_toaster();
-    let action = Action::new_local(move |input: &T| call(input.clone()));
+    let action = Action::new(move |input: &T| call(input.clone()));
     Effect::new(move |_| match action.value().get() {
         Some(Ok(saved)) => {
             toaster.success(done);

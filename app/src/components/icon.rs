@@ -11,6 +11,10 @@ pub enum IconName {
     Carrier,
     Home,
     Reference,
+    RatePlan,
+    Cdr,
+    Balance,
+    Key,
 }
 
 impl IconName {
@@ -21,6 +25,10 @@ impl IconName {
             IconName::Carrier => "M3 21V8l9-5 9 5v13M9 21v-6h6v6M3 21h18",
             IconName::Home => "M3 11l9-8 9 8M5 10v11h14V10",
             IconName::Reference => "M4 4h16v16H4zM4 9h16M4 14h16M9 4v16",
+            IconName::RatePlan => "M4 3h12l4 4v14H4zM8 9h8M8 13h8M8 17h5",
+            IconName::Cdr => "M5 4h3l2 5-2.5 1.5a11 11 0 0 0 6 6L15 14l5 2v3a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2zM15 3h6M15 7h6",
+            IconName::Balance => "M12 3v18M5 7h14M5 7l-3 7a4 4 0 0 0 6 0zM19 7l-3 7a4 4 0 0 0 6 0zM8 21h8",
+            IconName::Key => "M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7zM16 10h.01",
         }
     }
 }

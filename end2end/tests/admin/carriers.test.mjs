@@ -197,6 +197,8 @@ test('a carrier is created, every tab filled and saved, and everything persists'
   await page.getByTestId('carrier-interconnects').getByText('Zeta in').waitFor();
   await page.goto(`${carrierUrl}?tab=history`);
   await hydrated(page);
+  // The table's rows load after its header: wait for them before reading it.
+  await page.getByTestId('history-table').getByText('timezone').first().waitFor();
   assert.match(await page.getByTestId('history-table').innerText(), /timezone/);
   await expectAccessible(page, 'History tab');
 

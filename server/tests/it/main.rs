@@ -2,5 +2,7 @@
 //! server, so one binary keeps the build small and fast.
 
 mod auth;
+mod cdrs;
 mod rate_command;
+mod rate_plans;
 mod support;

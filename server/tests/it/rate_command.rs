@@ -112,7 +112,7 @@ fn a_bad_deck_rates_nothing_and_names_every_line() {
     let err = rate_file(&deck, &cdrs, None, &RatingPolicy::default(), Vec::new())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("line 4: prefix `x` is not digits"), "{err}");
+    assert!(err.contains("line 4: code: `x` is not digits"), "{err}");
     let deck2 = write(
         &dir,
         "deck2.csv",
@@ -125,4 +125,39 @@ fn a_bad_deck_rates_nothing_and_names_every_line() {
         err.contains("line 3: dial code 44 is already in force"),
         "{err}"
     );
+}
+
+#[test]
+fn rates_against_a_carriers_workbook_as_it_was_sent() {
+    let dir = std::env::temp_dir().join(format!("didtron-rate-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let deck = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/rate-decks/airtel-wholesale-gold-plus-2023-05-09.xlsx"
+    );
+    let cdrs = write(
+        &dir,
+        "cdrs.csv",
+        "call_id,b_number,start,billsec\n\
+         c1,237681234567,2023-06-01 10:00:00,61\n\
+         c2,237681234567,2023-05-12 10:00:00,60\n",
+    );
+    let mut out = Vec::new();
+    rate_file(
+        deck,
+        &cdrs,
+        Some(CdrFormat::Csv),
+        &RatingPolicy::default(),
+        &mut out,
+    )
+    .unwrap();
+    let rows = rows(&out);
+    let col = |name: &str| OUTPUT_COLUMNS.iter().position(|c| *c == name).unwrap();
+    // After the increase of 2023-05-16: 0.231 per minute, 1/1, 61 s.
+    assert_eq!(rows[0][col("status")], "rated");
+    assert_eq!(rows[0][col("prefix")], "237681");
+    assert_eq!(rows[0][col("cost")], "0.234850");
+    // Before it, the Cameroon code had no row in this notice: the shorter 237 code rates.
+    assert_ne!(rows[1][col("prefix")], "237681");
+    std::fs::remove_dir_all(dir).unwrap();
 }

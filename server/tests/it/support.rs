@@ -29,6 +29,13 @@ pub async fn spawn(env: TestEnv, overrides: &[(&str, &str)]) -> TestServer {
         ("BIND_ADDR".into(), "127.0.0.1:0".into()),
         ("PUBLIC_URL".into(), "http://didtron.test".into()),
         ("SHUTDOWN_GRACE_SECS".into(), "1".into()),
+        (
+            "DIDTRON_FILES_DIR".into(),
+            std::env::temp_dir()
+                .join(format!("didtron-files-{}", uuid::Uuid::new_v4().simple()))
+                .to_string_lossy()
+                .into_owned(),
+        ),
     ]);
     if let Some(redis) = &env.redis_url {
         vars.insert("REDIS_URL".into(), redis.clone());

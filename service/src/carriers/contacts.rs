@@ -2,9 +2,7 @@
 
 use chrono::Utc;
 use domain::carrier::{validate_contact, ContactForm};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::{find_owned, get_carrier_in};
 use crate::audit::{self, Actor};
@@ -36,7 +34,7 @@ pub async fn save_contact(
     form: &ContactForm,
 ) -> ServiceResult<carrier_contact::Model> {
     let contact = validate_contact(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     get_carrier_in(&txn, carrier_id).await?;
     let before = match id {
         Some(id) => {
@@ -78,7 +76,7 @@ pub async fn delete_contact(
     carrier_id: i64,
     id: i64,
 ) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before =
         find_owned::<Entity, _>(&txn, id, Column::CarrierId, carrier_id, "contact").await?;
     Entity::delete_by_id(id).exec(&txn).await?;

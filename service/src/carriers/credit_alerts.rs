@@ -3,9 +3,7 @@
 
 use chrono::Utc;
 use domain::carrier::{validate_credit_alert, CreditAlertForm};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::{find_owned, get_carrier_in};
 use crate::audit::{self, Actor};
@@ -37,7 +35,7 @@ pub async fn save_credit_alert(
     form: &CreditAlertForm,
 ) -> ServiceResult<credit_alert::Model> {
     let alert = validate_credit_alert(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     get_carrier_in(&txn, carrier_id).await?;
     let before = match id {
         Some(id) => Some(
@@ -80,7 +78,7 @@ pub async fn delete_credit_alert(
     carrier_id: i64,
     id: i64,
 ) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before =
         find_owned::<Entity, _>(&txn, id, Column::CarrierId, carrier_id, "credit alert").await?;
     Entity::delete_by_id(id).exec(&txn).await?;

@@ -15,7 +15,7 @@ use domain::interconnect::{
 use domain::FieldErrors;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
 use crate::audit::{self, Action, Actor, FieldChange};
@@ -95,7 +95,7 @@ pub async fn create_interconnect(
     form: &InterconnectForm,
 ) -> ServiceResult<interconnect::Model> {
     let valid = validate_interconnect(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let owner = carrier::Entity::find_by_id(carrier_id)
         .one(&txn)
         .await?
@@ -243,7 +243,7 @@ pub async fn update_general(
     form: &InterconnectForm,
 ) -> ServiceResult<interconnect::Model> {
     let valid = validate_interconnect(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = load(&txn, id).await?;
     let mut errors = pick_lists(&txn, valid.pop_id, valid.channel_plan_id).await?;
     if valid.direction.as_str() != before.direction {
@@ -276,7 +276,7 @@ pub async fn save_media(
     codecs: &[CodecChoice],
 ) -> ServiceResult<interconnect::Model> {
     let media = validate_media(form);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let catalogue = codec::Entity::find().all(&txn).await?;
     let names: Vec<&str> = catalogue.iter().map(|c| c.name.as_str()).collect();
     let chosen = validate_codecs(codecs, &names);
@@ -365,7 +365,7 @@ pub async fn save_signalling(
     form: &SignallingForm,
 ) -> ServiceResult<interconnect::Model> {
     let s = validate_signalling(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = load(&txn, id).await?;
     let mut active: interconnect::ActiveModel = before.clone().into();
     active.max_cps = Set(i64::from(s.max_cps));
@@ -388,7 +388,7 @@ pub async fn save_number_rules(
     form: &NumberRulesForm,
 ) -> ServiceResult<interconnect::Model> {
     let rules = validate_number_rules(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = load(&txn, id).await?;
     let mut active: interconnect::ActiveModel = before.clone().into();
     active.number_rules =
@@ -434,7 +434,7 @@ pub async fn save_translation_rules(
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = load(&txn, id).await?;
     let mut active: interconnect::ActiveModel = before.clone().into();
     active.translation_rules =
@@ -451,7 +451,7 @@ pub async fn save_monitoring(
     form: &MonitoringForm,
 ) -> ServiceResult<interconnect::Model> {
     let m = validate_monitoring(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = load(&txn, id).await?;
     if before.direction != Direction::Egress.as_str() {
         return Err(field_error(
@@ -478,7 +478,7 @@ pub async fn save_services(
     id: i64,
     service_ids: &[i64],
 ) -> ServiceResult<Vec<i64>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = load(&txn, id).await?;
     let wanted = if before.direction == Direction::Ingress.as_str() {
         ServiceDirection::Customer
@@ -579,7 +579,7 @@ pub async fn add_address(
     id: i64,
     form: &AddressForm,
 ) -> ServiceResult<interconnect_address::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let owner = load(&txn, id).await?;
     let direction = Direction::parse(&owner.direction).unwrap_or(Direction::Ingress);
     let address = validate_address(form, direction)?;
@@ -654,7 +654,7 @@ pub async fn delete_address(
     id: i64,
     address_id: i64,
 ) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = interconnect_address::Entity::find_by_id(address_id)
         .filter(interconnect_address::Column::InterconnectId.eq(id))
         .one(&txn)
@@ -686,7 +686,7 @@ pub async fn delete_interconnect(
     actor: &Actor,
     id: i64,
 ) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = load(&txn, id).await?;
     if before.status == CarrierStatus::Active.as_str() {
         return Err(ServiceError::Conflict(format!(

@@ -18,7 +18,7 @@ use domain::carrier::{
 use domain::FieldErrors;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 
 use crate::audit::{self, Actor};
@@ -43,7 +43,7 @@ pub async fn create_carrier(
     new: NewCarrier,
 ) -> ServiceResult<carrier::Model> {
     let new = validate_new_carrier(&new)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     ensure_account_code_free(&txn, &new.account_code, None).await?;
     let now = Utc::now();
     let kind = new.carrier_type;
@@ -175,7 +175,7 @@ pub async fn update_details(
     form: &CarrierDetailsForm,
 ) -> ServiceResult<carrier::Model> {
     let details = validate_carrier_details(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = get_carrier_in(&txn, id).await?;
     let mut errors = FieldErrors::new();
     let catalogue = codec_names(&txn).await?;
@@ -241,7 +241,7 @@ pub async fn update_accounting(
     form: &AccountingForm,
 ) -> ServiceResult<carrier::Model> {
     let accounting = validate_accounting(form)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = get_carrier_in(&txn, id).await?;
     let mut active: carrier::ActiveModel = before.clone().into();
     active.billing_mode = Set(accounting.billing_mode.as_str().to_owned());
@@ -261,7 +261,7 @@ pub async fn update_accounting(
 ///
 /// Errors: `Conflict` saying why and suggesting deactivation; `NotFound`.
 pub async fn delete_carrier(db: &DatabaseConnection, actor: &Actor, id: i64) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = get_carrier_in(&txn, id).await?;
     let interconnects = interconnect::Entity::find()
         .filter(interconnect::Column::CarrierId.eq(id))

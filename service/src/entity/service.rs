@@ -16,6 +16,8 @@ pub struct Model {
     pub status: String,
     pub voice_tier_id: Option<i64>,
     pub description: String,
+    /// Customer services: a customer plan; supplier services: a supplier deck.
+    pub rate_plan_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -3,5 +3,8 @@
 
 mod carriers;
 mod catalog;
+mod cdrs;
+mod jobs;
 mod kv;
+mod rate_plans;
 mod users;

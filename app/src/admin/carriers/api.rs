@@ -40,6 +40,8 @@ pub struct PickLists {
     pub channel_plans: Choices,
     /// `(id, name, direction)` of every service.
     pub services: Vec<(i64, String, String)>,
+    /// `(id, name, kind)` of every rate plan (services pick one of their kind).
+    pub rate_plans: Vec<(i64, String, String)>,
 }
 
 /// The carrier page's header and its two settings forms.
@@ -192,6 +194,11 @@ pub async fn fetch_pick_lists() -> Result<PickLists, AppError> {
                     .await?
                     .into_iter()
                     .map(|s| (s.id, s.name, s.direction))
+                    .collect(),
+                rate_plans: service::rate_plans::all_plans(db, None)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.id, p.name, p.kind))
                     .collect(),
             })
         }
@@ -769,6 +776,7 @@ pub async fn fetch_service_form(id: i64) -> Result<ServiceForm, AppError> {
                 direction: s.direction,
                 status: s.status,
                 voice_tier_id: s.voice_tier_id.map(|i| i.to_string()).unwrap_or_default(),
+                rate_plan_id: s.rate_plan_id.map(|i| i.to_string()).unwrap_or_default(),
                 description: s.description,
             })
         }

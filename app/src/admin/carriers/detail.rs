@@ -57,7 +57,7 @@ fn CarrierLoaded(data: CarrierOverview) -> impl IntoView {
     provide_unsaved_changes();
     let toaster = use_toaster();
     let navigate = use_navigate();
-    let remove = Action::new_local(move |_: &()| async move { delete_carrier(id).await });
+    let remove = Action::new(move |_: &()| async move { delete_carrier(id).await });
     Effect::new(move |_| match remove.value().get() {
         Some(Ok(())) => {
             toaster.success("Carrier deleted");

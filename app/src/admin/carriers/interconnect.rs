@@ -98,7 +98,7 @@ fn InterconnectLoaded(s: InterconnectSettings) -> impl IntoView {
     let toaster = use_toaster();
     let navigate = leptos_router::hooks::use_navigate();
     let carrier_id = s.with_value(|s| s.carrier_id);
-    let remove = Action::new_local(move |_: &()| async move { delete_interconnect(id).await });
+    let remove = Action::new(move |_: &()| async move { delete_interconnect(id).await });
     Effect::new(move |_| match remove.value().get() {
         Some(Ok(())) => {
             toaster.success("Interconnect deleted");

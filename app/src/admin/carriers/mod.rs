@@ -412,6 +412,21 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
             .map(|p| choice_options(&p.voice_tiers))
             .unwrap_or_default()
     });
+    // Customer services take customer plans, supplier services supplier decks.
+    let plans = Signal::derive(move || {
+        let direction = form.with(|f| f.direction.clone());
+        picks
+            .get()
+            .and_then(Result::ok)
+            .map(|p| {
+                p.rate_plans
+                    .iter()
+                    .filter(|(_, _, kind)| *kind == direction)
+                    .map(|(id, name, _)| (id.to_string(), name.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
     view! {
         <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_service, save); }>
             <TextField label="Name" name="name" prefix="svc" bind=bind!(form.name) errors/>
@@ -421,6 +436,9 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
                 options={options_of::<CarrierStatus>()}/>
             <SelectField label="Voice tier" name="voice_tier_id" prefix="svc" bind=bind!(form.voice_tier_id) errors
                 options=tiers empty="None"/>
+            <SelectField label="Rate plan" name="rate_plan_id" prefix="svc" bind=bind!(form.rate_plan_id) errors
+                options=plans empty="None"
+                help="Customer services are priced by a customer plan; supplier services by the supplier's deck."/>
             <TextAreaField label="Description" name="description" prefix="svc" bind=bind!(form.description) errors/>
             <FormActions label="Save service" pending=save.pending() errors>
                 {id.map(|_| view! {

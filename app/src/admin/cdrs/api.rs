@@ -1,0 +1,116 @@
+//! The CDRs module's server functions: the CDR list and detail, processing rejected and
+//! unrated CDRs again, the carrier balances, and the API keys of the switches. Staff
+//! only (`Role::Admin`); writes take the signed-in user as the audit actor.
+
+use domain::cdr::views::{ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, IngestReport};
+use domain::listing::Page;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use {
+    crate::server::{actor, require, respond, state},
+    domain::Role,
+    service::cdrs::{self, api_keys, views},
+};
+
+/// A page of CDRs (GET).
+#[server(prefix = "/fn", endpoint = "admin/cdrs", input = GetUrl)]
+pub async fn cdrs_page(#[server(default)] query: CdrQuery) -> Result<Page<CdrRow>, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(views::cdr_page(&state()?.db, &query).await?)
+        }
+        .await,
+    )
+}
+
+/// One CDR with both legs' explanations (GET).
+#[server(prefix = "/fn", endpoint = "admin/cdr", input = GetUrl)]
+pub async fn fetch_cdr(id: i64) -> Result<CdrDetail, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(views::cdr_detail(&state()?.db, id).await?)
+        }
+        .await,
+    )
+}
+
+/// Processes the rejected and unrated CDRs again (those in `ids`, or up to 10 000 of
+/// all of them) with the configuration and rates in force now.
+#[server(prefix = "/fn", endpoint = "admin/cdrs/reprocess")]
+pub async fn reprocess_cdrs(ids: Option<Vec<i64>>) -> Result<IngestReport, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            let state = state()?;
+            Ok(cdrs::reprocess(&state.db, &state.decks, ids.as_deref(), 10_000).await?)
+        }
+        .await,
+    )
+}
+
+/// Every carrier's balance, credit and last CDR (GET).
+#[server(prefix = "/fn", endpoint = "admin/balances", input = GetUrl)]
+pub async fn carrier_balances() -> Result<Vec<BalanceRow>, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(views::balances(&state()?.db).await?)
+        }
+        .await,
+    )
+}
+
+/// Every API key (GET).
+#[server(prefix = "/fn", endpoint = "admin/api-keys", input = GetUrl)]
+pub async fn api_key_rows() -> Result<Vec<ApiKeyRow>, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(views::api_key_rows(&state()?.db).await?)
+        }
+        .await,
+    )
+}
+
+/// A key just created: shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub name: String,
+    pub secret: String,
+}
+
+/// Creates an API key named `name`; the answer holds the key, never shown again.
+#[server(prefix = "/fn", endpoint = "admin/api-keys/create")]
+pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
+    respond(
+        async move {
+            let actor = actor(Role::Admin).await?;
+            let created = api_keys::create(&state()?.db, &name, &actor).await?;
+            Ok(NewApiKey {
+                name: created.key.name,
+                secret: created.secret,
+            })
+        }
+        .await,
+    )
+}
+
+/// Revokes API key `id`: its switch's requests are refused from now on.
+#[server(prefix = "/fn", endpoint = "admin/api-keys/revoke")]
+pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
+    respond(
+        async move {
+            let actor = actor(Role::Admin).await?;
+            api_keys::revoke(&state()?.db, id, &actor).await?;
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,477 @@
+//! The CDRs module: `/admin/cdrs` (every call the switches reported, filtered, with
+//! "Process again" for rejected and unrated ones), `/admin/cdrs/{id}` (one CDR: both
+//! legs' explanations and the record as received), `/admin/balances` (carrier
+//! balances and credit) and `/admin/api-keys` (the switches' API keys).
+
+pub mod api;
+
+use domain::cdr::views::{ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow};
+use domain::cdr::{Disposition, LegRating};
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::admin::rate_plans::api::rate_plan_carriers;
+use crate::components::{
+    load_in_browser, use_pages, use_toaster, Column, ConfirmDelete, DataTable, Dialog, ErrorPanel,
+    FormActions, FormErrors, Loading, NotFound, PageHeader, StatTile, TextField,
+};
+use crate::error::AppError;
+use api::*;
+
+/// `2026-11-21T10:00:00.120Z` → `2026-11-21 10:00:00` (UTC).
+fn utc(rfc3339: &str) -> String {
+    rfc3339.get(..19).unwrap_or(rfc3339).replace('T', " ")
+}
+
+fn status_tag(status: &str) -> &'static str {
+    match status {
+        "rated" => "tag tag--ok",
+        "unrated" => "tag tag--warn",
+        _ => "tag tag--crit",
+    }
+}
+
+/// The module: the list or one CDR, by path.
+#[component]
+pub fn CdrsModule() -> impl IntoView {
+    let location = use_location();
+    let path = Memo::new(move |_| location.pathname.get());
+    move || {
+        let path = path.get();
+        let rest: Vec<&str> = path
+            .trim_start_matches("/admin/cdrs")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        match rest.as_slice() {
+            [] => view! { <CdrList/> }.into_any(),
+            [id] => match id.parse::<i64>() {
+                Ok(id) => view! { <CdrPage id/> }.into_any(),
+                Err(_) => view! { <NotFound/> }.into_any(),
+            },
+            _ => view! { <NotFound/> }.into_any(),
+        }
+    }
+}
+
+#[component]
+fn CdrList() -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    let disposition = RwSignal::new(String::new());
+    let carrier = RwSignal::new(String::new());
+    let number = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let query = Memo::new(move |_| CdrQuery {
+        status: status.get(),
+        disposition: disposition.get(),
+        carrier_id: carrier.get(),
+        number: number.get(),
+        from: from.get(),
+        to: to.get(),
+        ..CdrQuery::default()
+    });
+    let pages = use_pages(query, cdrs_page);
+    let (carriers, _) = load_in_browser(rate_plan_carriers);
+    let toaster = use_toaster();
+    let reload = pages.reload;
+    let again = Action::new(move |_: &()| async move { reprocess_cdrs(None).await });
+    Effect::new(move |_| match again.value().get() {
+        Some(Ok(r)) => {
+            toaster.success(format!(
+                "{} processed again: {} rated, {} unrated, {} rejected",
+                r.received, r.rated, r.unrated, r.rejected
+            ));
+            reload.run(());
+        }
+        Some(Err(e)) => toaster.error(format!("Not processed: {e}")),
+        None => {}
+    });
+    let columns = vec![
+        Column::new("setup", "Setup (UTC)", |r: &CdrRow| {
+            view! { <a href=format!("/admin/cdrs/{}", r.id) title=r.setup_at.clone()>{utc(&r.setup_at)}</a> }.into_any()
+        }),
+        Column::new("customer", "Customer", |r: &CdrRow| {
+            r.customer.clone().unwrap_or_else(|| "—".into()).into_any()
+        }),
+        Column::new("supplier", "Supplier", |r: &CdrRow| {
+            r.supplier.clone().unwrap_or_else(|| "—".into()).into_any()
+        }),
+        Column::new("b", "B-number", |r: &CdrRow| {
+            view! { <code>{r.b_number.clone()}</code> }.into_any()
+        }),
+        Column::new("duration", "Duration (s)", |r: &CdrRow| {
+            r.duration.clone().into_any()
+        })
+        .numeric(),
+        Column::new("disposition", "Disposition", |r: &CdrRow| {
+            let label = Disposition::parse(&r.disposition).map_or("—", |d| d.label());
+            format!("{label} ({})", r.sip_code).into_any()
+        }),
+        Column::new("status", "Status", |r: &CdrRow| {
+            view! {
+                <span class=status_tag(&r.status) title=r.reason.clone().unwrap_or_default()>{r.status.clone()}</span>
+                {r.reason.clone().map(|why| view! { <span class="cell-note">{why}</span> })}
+            }
+            .into_any()
+        }),
+        Column::new("revenue", "Revenue", |r: &CdrRow| {
+            r.revenue.clone().into_any()
+        })
+        .numeric(),
+        Column::new("cost", "Cost", |r: &CdrRow| r.cost.clone().into_any()).numeric(),
+        Column::new("margin", "Margin", |r: &CdrRow| r.margin.clone().into_any()).numeric(),
+        Column::new("currency", "Currency", |r: &CdrRow| {
+            r.currency.clone().into_any()
+        }),
+    ];
+    view! {
+        <PageHeader title="CDRs" description="Every call the switches reported: rated on both legs, or kept with the reason it could not be.">
+            <button type="button" class="button" data-testid="reprocess"
+                disabled=move || again.pending().get()
+                on:click=move |_| { again.dispatch(()); }>"Process rejected and unrated again"</button>
+        </PageHeader>
+        <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+            <div class="field">
+                <label class="field__label" for="cdrs-status">"Status"</label>
+                <select class="input" id="cdrs-status" on:change=move |ev| status.set(event_target_value(&ev))>
+                    <option value="">"All"</option>
+                    <option value="rated">"Rated"</option>
+                    <option value="unrated">"Unrated (no rate)"</option>
+                    <option value="rejected">"Rejected (not mediated)"</option>
+                </select>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdrs-disposition">"Disposition"</label>
+                <select class="input" id="cdrs-disposition" on:change=move |ev| disposition.set(event_target_value(&ev))>
+                    <option value="">"All"</option>
+                    {Disposition::ALL.iter().map(|d| view! { <option value=d.as_str()>{d.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdrs-carrier">"Carrier"</label>
+                <select class="input" id="cdrs-carrier" on:change=move |ev| carrier.set(event_target_value(&ev))>
+                    <option value="">"All"</option>
+                    {move || carriers.get().and_then(Result::ok).unwrap_or_default().into_iter()
+                        .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdrs-number">"B-number starts with"</label>
+                <input class="input" id="cdrs-number" type="search" inputmode="numeric" prop:value=number
+                    on:input=move |ev| number.set(event_target_value(&ev))/>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdrs-from">"From (UTC)"</label>
+                <input class="input" id="cdrs-from" type="date" prop:value=from
+                    on:change=move |ev| from.set(event_target_value(&ev))/>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdrs-to">"To (UTC)"</label>
+                <input class="input" id="cdrs-to" type="date" prop:value=to
+                    on:change=move |ev| to.set(event_target_value(&ev))/>
+            </div>
+        </form>
+        <DataTable caption="CDRs" columns rows=pages.rows state=pages.state
+            row_href=|r: &CdrRow| format!("/admin/cdrs/{}", r.id)
+            empty="No CDR matches. Switches post CDRs to /api/v1/cdrs with an API key (Administration → API keys)."
+            has_more=pages.has_more() on_more=pages.more on_retry=pages.reload testid="cdrs-table"/>
+    }
+}
+
+#[component]
+fn CdrPage(id: i64) -> impl IntoView {
+    let (cdr, reload) = load_in_browser(move || fetch_cdr(id));
+    move || match cdr.get() {
+        None => view! { <Loading/> }.into_any(),
+        Some(Ok(detail)) => view! { <CdrLoaded detail reload/> }.into_any(),
+        Some(Err(AppError::NotFound)) => view! { <NotFound/> }.into_any(),
+        Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
+    }
+}
+
+/// One leg's explanation.
+#[component]
+fn LegFacts(title: &'static str, leg: Option<LegRating>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-label=title>
+            <h2 class="panel__title">{title}</h2>
+            {match leg {
+                None => view! { <p class="empty">"Not rated."</p> }.into_any(),
+                Some(l) => view! {
+                    <dl class="facts">
+                        <dt>"Matched code"</dt><dd><code>{l.prefix}</code></dd>
+                        <dt>"Destination"</dt><dd>{l.destination}</dd>
+                        <dt>"Rate / min"</dt><dd class="num">{format!("{} {}", domain::money::format_micros(l.rate_micros, 6), l.currency)}</dd>
+                        <dt>"Connection fee"</dt><dd class="num">{domain::money::format_micros(l.connection_fee_micros, 6)}</dd>
+                        <dt>"Increment"</dt><dd class="num">{l.increment}</dd>
+                        <dt>"Minimum / grace"</dt><dd class="num">{format!("{} s / {} s", l.minimum_s, l.grace_s)}</dd>
+                        <dt>"Talk time"</dt><dd class="num">{format!("{} s", l.duration_s)}</dd>
+                        <dt>"Billed"</dt><dd class="num">{format!("{} s", l.billed_seconds)}</dd>
+                        <dt>"Exact cost"</dt><dd class="num">{l.unrounded}</dd>
+                        <dt>"Rounding"</dt><dd>{l.rounding}</dd>
+                        <dt>"Cost"</dt><dd class="num"><strong>{domain::money::format_micros(l.cost_micros, 6)}</strong></dd>
+                        <dt>"Rate plan"</dt><dd><a href=format!("/admin/rate-plans/{}", l.rate_plan_id)>{format!("Plan {}", l.rate_plan_id)}</a></dd>
+                    </dl>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn CdrLoaded(detail: CdrDetail, reload: Callback<()>) -> impl IntoView {
+    let d = detail;
+    let toaster = use_toaster();
+    let id = d.row.id;
+    let again = Action::new(move |_: &()| async move { reprocess_cdrs(Some(vec![id])).await });
+    Effect::new(move |_| match again.value().get() {
+        Some(Ok(r)) => {
+            toaster.success(if r.rated > 0 {
+                "Rated and posted".to_owned()
+            } else {
+                "Processed again: still not rated".to_owned()
+            });
+            reload.run(());
+        }
+        Some(Err(e)) => toaster.error(format!("Not processed: {e}")),
+        None => {}
+    });
+    let pending = d.row.status != "rated";
+    let translation: Vec<String> = d
+        .explanation
+        .translation
+        .iter()
+        .map(|s| {
+            format!(
+                "rule {}: {} {} → {}",
+                s.rule_index + 1,
+                s.target.label(),
+                s.before,
+                s.after
+            )
+        })
+        .collect();
+    view! {
+        <nav class="breadcrumb" aria-label="Breadcrumb"><a href="/admin/cdrs">"CDRs"</a>" / "{d.call_id.clone()}</nav>
+        <PageHeader title=format!("Call {}", d.call_id) description=format!("Leg {} from source {} ({}).", d.leg, d.source, d.source_ip)>
+            {pending.then(|| view! {
+                <button type="button" class="button button--primary" data-testid="reprocess-one"
+                    disabled=move || again.pending().get()
+                    on:click=move |_| { again.dispatch(()); }>"Process again"</button>
+            })}
+        </PageHeader>
+        {d.row.reason.clone().map(|why| view! {
+            <p class="alert alert--info" data-testid="cdr-reason">{format!("{}: {why}", d.row.status)}</p>
+        })}
+        <div class="stats">
+            <StatTile label="Revenue" value=format!("{} {}", d.row.revenue, d.row.currency)/>
+            <StatTile label="Cost" value=format!("{} {}", d.row.cost, d.row.currency)/>
+            <StatTile label="Margin" value=format!("{} {}", d.row.margin, d.row.currency)/>
+            <StatTile label="Duration" value=format!("{} s", d.row.duration) detail=d.pdd_ms.map(|p| format!("post-dial delay {p} ms")).unwrap_or_default()/>
+        </div>
+        <section class="panel" aria-label="Call">
+            <h2 class="panel__title">"Call"</h2>
+            <dl class="facts" data-testid="cdr-facts">
+                <dt>"Status"</dt><dd><span class=status_tag(&d.row.status)>{d.row.status.clone()}</span></dd>
+                <dt>"Disposition"</dt><dd>{format!("{} ({})", Disposition::parse(&d.row.disposition).map_or("—", |x| x.label()), d.row.sip_code)}</dd>
+                <dt>"Setup (UTC)"</dt><dd class="num">{utc(&d.row.setup_at)}</dd>
+                <dt>"Answer (UTC)"</dt><dd class="num">{d.answer_at.as_deref().map(utc).unwrap_or_else(|| "not answered".into())}</dd>
+                <dt>"End (UTC)"</dt><dd class="num">{utc(&d.end_at)}</dd>
+                <dt>"A-number"</dt><dd><code>{d.row.a_number.clone()}</code></dd>
+                <dt>"B-number as dialled"</dt><dd><code>{d.b_dialled.clone()}</code></dd>
+                <dt>"B-number (E.164)"</dt><dd><code>{d.row.b_number.clone()}</code></dd>
+                <dt>"Tech prefix"</dt><dd>{d.explanation.tech_prefix.clone().unwrap_or_else(|| "none".into())}</dd>
+                <dt>"Translation"</dt><dd>{if translation.is_empty() { "no rule changed a number".to_owned() } else { translation.join("; ") }}</dd>
+                <dt>"Customer"</dt><dd>{format!("{} · {}", d.row.customer.clone().unwrap_or_else(|| "—".into()), d.customer_interconnect.clone().unwrap_or_else(|| "—".into()))}</dd>
+                <dt>"Supplier"</dt><dd>{format!("{} · {}", d.row.supplier.clone().unwrap_or_else(|| "—".into()), d.supplier_interconnect.clone().unwrap_or_else(|| "—".into()))}</dd>
+                <dt>"Route"</dt><dd><code>{d.route.clone().unwrap_or_else(|| "not routed".into())}</code></dd>
+                <dt>"Received (UTC)"</dt><dd class="num">{utc(&d.received_at)}</dd>
+            </dl>
+        </section>
+        <div class="panels">
+            <LegFacts title="Customer leg (revenue)" leg=d.explanation.customer.clone()/>
+            <LegFacts title="Supplier leg (cost)" leg=d.explanation.supplier.clone()/>
+        </div>
+        <section class="panel" aria-label="As received">
+            <h2 class="panel__title">"As received"</h2>
+            <pre class="raw" tabindex="0">{d.raw.clone()}</pre>
+        </section>
+    }
+}
+
+/// `/admin/balances`: every carrier's account.
+#[component]
+pub fn BalancesPage() -> impl IntoView {
+    let (rows, reload) = load_in_browser(carrier_balances);
+    view! {
+        <PageHeader title="Carrier balances" description="Balance from the ledger (negative: the carrier owes us), credit limit and what is still available, lowest first.">
+            <button type="button" class="button" on:click=move |_| reload.run(())>"Refresh"</button>
+        </PageHeader>
+        {move || match rows.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
+            Some(Ok(rows)) if rows.is_empty() => view! { <p class="empty">"No carriers yet."</p> }.into_any(),
+            Some(Ok(rows)) => view! { <BalanceTable rows/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn BalanceTable(rows: Vec<BalanceRow>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid="balances-table">
+                <caption class="visually-hidden">"Carrier balances"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Carrier"</th>
+                        <th scope="col">"Billing"</th>
+                        <th scope="col" class="num">"Balance"</th>
+                        <th scope="col" class="num">"Credit limit"</th>
+                        <th scope="col" class="num">"Available"</th>
+                        <th scope="col">"Currency"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Last CDR (UTC)"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|r| {
+                        let status_class = if r.status == "active" { "tag tag--ok" } else { "tag tag--muted" };
+                        view! {
+                        <tr>
+                            <td><a href=format!("/admin/carriers/{}", r.carrier_id)>{r.name}</a>" "<span class="cell-note">{r.account_code}</span></td>
+                            <td>{if r.billing_mode == "prepaid" { "Prepaid" } else { "Postpaid" }}</td>
+                            <td class="num">{r.balance}</td>
+                            <td class="num">{r.credit_limit}</td>
+                            <td class="num" class:negative={r.available_micros < 0}>{r.available}</td>
+                            <td>{r.currency}</td>
+                            <td><span class=status_class>{r.status}</span></td>
+                            <td class="num">{r.last_cdr_at.as_deref().map(utc).unwrap_or_else(|| "none yet".into())}</td>
+                        </tr>
+                    }}).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// `/admin/api-keys`: the switches' keys.
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    let (rows, reload) = load_in_browser(api_key_rows);
+    let open = RwSignal::new(false);
+    let created = RwSignal::new(None::<NewApiKey>);
+    view! {
+        <PageHeader title="API keys" description="Keys switches and CDR sources use for /api/v1 (send as Authorization: Bearer). A key is shown once, when created.">
+            <button type="button" class="button button--primary" data-testid="create-api-key"
+                on:click=move |_| { created.set(None); open.set(true); }>"Create API key"</button>
+        </PageHeader>
+        {move || match rows.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
+            Some(Ok(rows)) if rows.is_empty() => view! {
+                <p class="empty">"No API key yet. Create one for each switch that sends CDRs."</p>
+            }.into_any(),
+            Some(Ok(rows)) => view! { <ApiKeyTable rows reload/> }.into_any(),
+        }}
+        <Dialog title="Create API key" open>
+            <CreateApiKey created reload/>
+        </Dialog>
+    }
+}
+
+#[component]
+fn CreateApiKey(created: RwSignal<Option<NewApiKey>>, reload: Callback<()>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let errors = FormErrors::new();
+    let create = Action::new(move |n: &String| {
+        let n = n.clone();
+        async move { create_api_key(n).await }
+    });
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(key)) => {
+            errors.clear();
+            name.set(String::new());
+            created.set(Some(key));
+            reload.run(());
+        }
+        Some(Err(e)) => errors.show(&e),
+        None => {}
+    });
+    move || {
+        match created.get() {
+        Some(key) => view! {
+            <div class="alert alert--info" role="status" data-testid="new-api-key">
+                <p>{format!("The key of {} — copy it now, it is not shown again:", key.name)}</p>
+                <code class="secret">{key.secret}</code>
+            </div>
+        }.into_any(),
+        None => view! {
+            <form class="form" on:submit=move |ev| { ev.prevent_default(); create.dispatch(name.get_untracked()); }>
+                <TextField label="Name" name="name" prefix="api-key" bind=(name.into(), Callback::new(move |v| name.set(v))) errors
+                    help="The switch or CDR source it is for, e.g. kamailio-lon-1."/>
+                <FormActions label="Create key" pending=create.pending() errors/>
+            </form>
+        }.into_any(),
+    }
+    }
+}
+
+#[component]
+fn ApiKeyTable(rows: Vec<ApiKeyRow>, reload: Callback<()>) -> impl IntoView {
+    let toaster = use_toaster();
+    let revoke = Action::new(move |id: &i64| {
+        let id = *id;
+        async move { revoke_api_key(id).await }
+    });
+    Effect::new(move |_| match revoke.value().get() {
+        Some(Ok(())) => {
+            toaster.success("API key revoked");
+            reload.run(());
+        }
+        Some(Err(e)) => toaster.error(format!("Not revoked: {e}")),
+        None => {}
+    });
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid="api-keys-table">
+                <caption class="visually-hidden">"API keys"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Key starts"</th>
+                        <th scope="col">"Created by"</th>
+                        <th scope="col">"Created (UTC)"</th>
+                        <th scope="col">"Last used (UTC)"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|k| {
+                        let id = k.id;
+                        let name = k.name.clone();
+                        view! {
+                            <tr>
+                                <td>{k.name}</td>
+                                <td><code>{format!("{}…", k.prefix)}</code></td>
+                                <td>{k.created_by}</td>
+                                <td class="num">{utc(&k.created_at)}</td>
+                                <td class="num">{k.last_used_at.as_deref().map(utc).unwrap_or_else(|| "never".into())}</td>
+                                <td>{match &k.revoked_at {
+                                    Some(at) => view! { <span class="tag tag--muted" title=at.clone()>"revoked"</span> }.into_any(),
+                                    None => view! { <span class="tag tag--ok">"active"</span> }.into_any(),
+                                }}</td>
+                                <td class="actions">{k.revoked_at.is_none().then(|| view! {
+                                    <ConfirmDelete what=format!("API key {name}") label="Revoke"
+                                        on_confirm=Callback::new(move |_| { revoke.dispatch(id); })/>
+                                })}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

@@ -1,0 +1,106 @@
+// CDRs, balances and API keys: a key is created in the portal and shown once; a switch
+// posts a CDR with it; the CDR (from an address no interconnect has) is listed as
+// rejected with its reason, opens with the record as received, and can be processed
+// again; balances list every carrier; a revoked key is refused. Every page passes axe.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, newPage, hydrated, expectAccessible, signIn, BASE_URL } from '../browser.mjs';
+
+const admin = { email: process.env.E2E_ADMIN_EMAIL, password: process.env.E2E_ADMIN_PASSWORD };
+let browser;
+
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function toast(page, text) {
+  await page.getByTestId('toasts').getByText(text).first().waitFor();
+}
+
+function postCdr(key, record) {
+  return fetch(`${BASE_URL}/api/v1/cdrs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(record),
+  });
+}
+
+test('a switch key is created, CDRs arrive with it and are explained, and revoking stops it', async () => {
+  const page = await newPage(browser);
+  await page.goto('/admin/api-keys');
+  await signIn(page, admin.email, admin.password);
+  await page.waitForURL(`${BASE_URL}/admin/api-keys`, { waitUntil: 'commit' });
+  await hydrated(page);
+  await page.getByText('No API key yet').or(page.getByTestId('api-keys-table')).first().waitFor();
+  await expectAccessible(page, 'API keys page');
+
+  await page.getByTestId('create-api-key').click();
+  const dialog = page.getByRole('dialog', { name: 'Create API key' });
+  await dialog.getByLabel('Name').fill('kamailio-e2e');
+  await dialog.getByRole('button', { name: 'Create key' }).click();
+  const shown = dialog.getByTestId('new-api-key');
+  await shown.waitFor();
+  const key = (await shown.locator('code').textContent()).trim();
+  assert.match(key, /^dtk_[0-9a-f]{48}$/);
+  await expectAccessible(page, 'new API key dialog');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  const keys = page.getByTestId('api-keys-table');
+  const keyRow = keys.locator('tr', { hasText: 'kamailio-e2e' });
+  await keyRow.getByText('never').waitFor();
+  assert.ok(!(await page.content()).includes(key), 'the key is not shown again');
+
+  // The switch posts a CDR from an address no interconnect has: stored, rejected.
+  const now = Date.now() / 1000;
+  const record = {
+    callid: `e2e-${Date.now()}@127.0.0.1`, caller: '44207000000', callee: '1555000',
+    src_ip: '192.0.2.77', route: 'sip:127.0.0.1:5070', sip_code: '200', sip_reason: 'OK',
+    setup_time: (now - 10).toFixed(3), start_time: (now - 9).toFixed(3), end_time: now.toFixed(3),
+    duration: '9.000',
+  };
+  let res = await postCdr(key, record);
+  assert.equal(res.status, 200);
+  assert.deepEqual(
+    (({ stored, rejected }) => ({ stored, rejected }))(await res.json()),
+    { stored: 1, rejected: 1 },
+  );
+  res = await postCdr(key, record);
+  assert.equal((await res.json()).duplicates, 1, 'a replay changes nothing');
+
+  await page.goto('/admin/cdrs');
+  await hydrated(page);
+  const table = page.getByTestId('cdrs-table');
+  const row = table.locator('tr', { hasText: '1555000' }).first();
+  await row.getByText('no ingress interconnect has the source address 192.0.2.77').waitFor();
+  await expectAccessible(page, 'CDRs list');
+  await page.getByLabel('Status').selectOption('unrated');
+  await page.getByText('No CDR matches').or(table.locator('tr', { hasText: 'unrated' })).first().waitFor();
+  assert.equal(await table.locator('tr', { hasText: '192.0.2.77' }).count(), 0);
+  await page.getByLabel('Status').selectOption('rejected');
+  await row.waitFor();
+
+  await row.getByRole('link').first().click();
+  await page.waitForURL(/\/admin\/cdrs\/\d+$/);
+  await hydrated(page);
+  await page.getByTestId('cdr-reason').getByText('192.0.2.77').waitFor();
+  await page.getByTestId('cdr-facts').getByText('not routed').or(page.getByTestId('cdr-facts').getByText('sip:127.0.0.1:5070')).first().waitFor();
+  assert.ok((await page.locator('pre.raw').textContent()).includes('"src_ip": "192.0.2.77"'));
+  await expectAccessible(page, 'CDR page');
+  await page.getByTestId('reprocess-one').click();
+  await toast(page, 'Processed again: still not rated');
+
+  await page.goto('/admin/balances');
+  await hydrated(page);
+  await page.getByTestId('balances-table').or(page.getByText('No carriers yet')).first().waitFor();
+  await expectAccessible(page, 'carrier balances');
+
+  // Revoked: the switch is refused.
+  await page.goto('/admin/api-keys');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Revoke API key kamailio-e2e' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Confirm revoke' });
+  await confirm.getByText('Revoke API key kamailio-e2e? This cannot be undone.').waitFor();
+  await confirm.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await toast(page, 'API key revoked');
+  await page.getByTestId('api-keys-table').locator('tr', { hasText: 'kamailio-e2e' }).getByText('revoked').waitFor();
+  assert.equal((await postCdr(key, record)).status, 401);
+  assert.deepEqual(page.consoleErrors, []);
+});

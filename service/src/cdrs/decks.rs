@@ -1,0 +1,103 @@
+//! Compiled rate plans for rating CDRs, kept in memory between batches.
+//!
+//! A plan's deck is compiled once per live revision (every publish changes the live
+//! revision, so a stale deck is never used) and shared as an `Arc`: a batch holds the
+//! deck it started with even if a publish replaces it meanwhile.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use domain::money::Currency;
+use domain::rate_plans::RoundingChoice;
+use domain::rating::{CompiledDeck, RatingPolicy, Rounding};
+
+use crate::entity::rate_plan;
+use crate::{ServiceError, ServiceResult};
+use sea_orm::DatabaseConnection;
+
+/// One plan compiled for rating.
+pub struct PlanDeck {
+    pub plan_id: i64,
+    pub live_revision_id: Option<i64>,
+    pub currency: Currency,
+    /// The plan's rounding; `currency` checks every row is in the plan's currency.
+    pub policy: RatingPolicy,
+    pub deck: CompiledDeck,
+}
+
+/// Decks by plan id. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct DeckCache {
+    decks: Arc<Mutex<HashMap<i64, Arc<PlanDeck>>>>,
+}
+
+impl std::fmt::Debug for DeckCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.decks.lock().map(|d| d.len()).unwrap_or(0);
+        f.debug_struct("DeckCache").field("decks", &held).finish()
+    }
+}
+
+impl DeckCache {
+    /// An empty cache.
+    pub fn new() -> DeckCache {
+        DeckCache::default()
+    }
+
+    /// The deck of `plan` at its live revision, compiled now unless already held.
+    ///
+    /// Errors: `Internal` when the stored rows do not compile (a revision that
+    /// publishing let through would be a bug) or the plan's currency is unknown.
+    pub async fn deck(
+        &self,
+        db: &DatabaseConnection,
+        plan: &rate_plan::Model,
+    ) -> ServiceResult<Arc<PlanDeck>> {
+        if let Some(deck) = self.decks.lock().expect("deck cache").get(&plan.id) {
+            if deck.live_revision_id == plan.live_revision_id {
+                return Ok(deck.clone());
+            }
+        }
+        let currency = Currency::parse(&plan.currency)
+            .map_err(|_| ServiceError::Internal(format!("plan {} currency", plan.id)))?;
+        let rows = crate::rate_plans::deck_rows(db, plan)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (mut row, _))| {
+                row.line = i as u32;
+                row
+            })
+            .collect::<Vec<_>>();
+        let revision = format!("{}:{}", plan.id, plan.live_revision_id.unwrap_or(0));
+        let deck = CompiledDeck::compile(&revision, rows).map_err(|errors| {
+            ServiceError::Internal(format!(
+                "plan {} does not compile: {}",
+                plan.id,
+                errors.first().map(|e| e.to_string()).unwrap_or_default()
+            ))
+        })?;
+        let mode = RoundingChoice::parse(&plan.rounding)
+            .unwrap_or(RoundingChoice::HalfUp)
+            .mode();
+        let compiled = Arc::new(PlanDeck {
+            plan_id: plan.id,
+            live_revision_id: plan.live_revision_id,
+            currency,
+            policy: RatingPolicy {
+                rounding: Rounding {
+                    scale: plan.rounding_decimals.clamp(0, 6) as u8,
+                    mode,
+                },
+                currency: Some(currency),
+                charge_unanswered: false,
+            },
+            deck,
+        });
+        self.decks
+            .lock()
+            .expect("deck cache")
+            .insert(plan.id, compiled.clone());
+        Ok(compiled)
+    }
+}

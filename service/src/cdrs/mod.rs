@@ -1,0 +1,772 @@
+//! From CDR to balance: ingest, mediation, two-leg rating and the ledger.
+//!
+//! [`ingest`] takes the records one request (or file batch) brought and, in **one
+//! transaction**, stores each as a `cdrs` row, rates its customer leg against the
+//! ingress service's customer plan (revenue) and its supplier leg against the egress
+//! service's supplier deck (cost), and posts both to the signed ledger and the running
+//! balances. A record already stored for the same (source, call id, leg) is a replay:
+//! it is counted and changes nothing, so a switch that delivers at least once gets each
+//! call billed exactly once. The caller answers the switch only after the commit.
+//!
+//! Nothing is dropped: a record that cannot be mediated is stored `rejected` with its
+//! reason; one that has no rate is stored `unrated` with its reason; both are listed and
+//! can be processed again once the configuration is fixed.
+
+pub mod api_keys;
+pub mod decks;
+pub mod views;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use domain::cdr::mediation::{
+    AddressFacts, InterconnectFacts, Mediated, MediationTables, Rejection,
+};
+use domain::cdr::{CdrExplanation, IncomingCdr, KamailioCdr, LegRating, OwnCdr};
+use domain::interconnect::{AddressSpec, Direction, TranslationRule};
+use domain::rating::{BillableDuration, CallToRate, NoRate};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+};
+use serde::Serialize;
+
+use crate::entity::{
+    carrier, carrier_balance, cdr, interconnect, interconnect_address, interconnect_service,
+    ledger_entry, rate_plan, service,
+};
+use crate::{ServiceError, ServiceResult};
+pub use decks::DeckCache;
+
+/// Most records one request may carry.
+pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
+
+/// Rows per multi-row INSERT (46 columns: inside SQLite's and PostgreSQL's parameter
+/// limits).
+const INSERT_CHUNK: usize = 500;
+
+/// One record as received: read, and its JSON text kept for re-processing.
+#[derive(Clone, Debug)]
+pub struct ReceivedCdr {
+    pub cdr: IncomingCdr,
+    pub raw: String,
+}
+
+/// Why a request body, or one record in it, cannot be read. `record` counts from 1;
+/// `line` is the body's line where the record starts (NDJSON and single objects).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BodyError {
+    pub record: usize,
+    pub line: Option<usize>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "record {}", self.record)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+fn read_record(
+    value: serde_json::Value,
+    record: usize,
+    line: Option<usize>,
+) -> Result<ReceivedCdr, BodyError> {
+    let fail = |field: Option<String>, message: String| BodyError {
+        record,
+        line,
+        field,
+        message,
+    };
+    let serde_json::Value::Object(map) = &value else {
+        return Err(fail(None, "is not a JSON object".into()));
+    };
+    let kamailio = map.contains_key("callid");
+    if !kamailio && !map.contains_key("call_id") {
+        return Err(fail(
+            Some("call_id".into()),
+            "is missing (a Kamailio acc_json record has `callid`, DIDTron's own shape `call_id`)"
+                .into(),
+        ));
+    }
+    let raw = value.to_string();
+    let cdr = if kamailio {
+        serde_json::from_value::<KamailioCdr>(value)
+            .map_err(|e| fail(None, format!("not an acc_json record: {e}")))?
+            .read()
+    } else {
+        serde_json::from_value::<OwnCdr>(value)
+            .map_err(|e| fail(None, format!("not a DIDTron CDR: {e}")))?
+            .read()
+    }
+    .map_err(|e| fail(Some(e.field), e.message))?;
+    Ok(ReceivedCdr { cdr, raw })
+}
+
+/// Reads a request body: one JSON CDR, a JSON array of them, or NDJSON (one per line),
+/// each in the Kamailio `acc_json` shape or DIDTron's own ([`domain::cdr`]).
+///
+/// Errors: every record that cannot be read (up to 100), each naming its record number,
+/// line and field; or one error when the body is not JSON at all, empty, or holds more
+/// than [`MAX_RECORDS_PER_REQUEST`] records. A body with any error stores nothing.
+pub fn parse_body(body: &[u8]) -> Result<Vec<ReceivedCdr>, Vec<BodyError>> {
+    let text_start = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = text_start else {
+        return Err(vec![BodyError {
+            record: 0,
+            line: None,
+            field: None,
+            message: "the body is empty: send one CDR, a JSON array of CDRs, or NDJSON".into(),
+        }]);
+    };
+    let line_of = |offset: usize| 1 + body[..offset].iter().filter(|&&b| b == b'\n').count();
+    let mut values: Vec<(serde_json::Value, Option<usize>)> = Vec::new();
+    if body[start] == b'[' {
+        match serde_json::from_slice::<Vec<serde_json::Value>>(body) {
+            Ok(list) => values.extend(list.into_iter().map(|v| (v, None))),
+            Err(e) => {
+                return Err(vec![BodyError {
+                    record: 0,
+                    line: Some(e.line()),
+                    field: None,
+                    message: format!("the JSON array cannot be read: {e}"),
+                }])
+            }
+        }
+    } else {
+        let mut stream =
+            serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Value>();
+        loop {
+            let offset = stream.byte_offset();
+            match stream.next() {
+                None => break,
+                Some(Ok(v)) => {
+                    let begins = offset
+                        + body[offset..]
+                            .iter()
+                            .position(|b| !b.is_ascii_whitespace())
+                            .unwrap_or(0);
+                    values.push((v, Some(line_of(begins))));
+                }
+                Some(Err(e)) => {
+                    return Err(vec![BodyError {
+                        record: values.len() + 1,
+                        line: Some(e.line()),
+                        field: None,
+                        message: format!("not JSON: {e}"),
+                    }])
+                }
+            }
+        }
+    }
+    if values.len() > MAX_RECORDS_PER_REQUEST {
+        return Err(vec![BodyError {
+            record: 0,
+            line: None,
+            field: None,
+            message: format!(
+                "{} records in one request; send at most {MAX_RECORDS_PER_REQUEST}",
+                values.len()
+            ),
+        }]);
+    }
+    let mut records = Vec::with_capacity(values.len());
+    let mut errors = Vec::new();
+    for (i, (value, line)) in values.into_iter().enumerate() {
+        match read_record(value, i + 1, line) {
+            Ok(r) => records.push(r),
+            Err(e) if errors.len() < 100 => errors.push(e),
+            Err(_) => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(errors)
+    }
+}
+
+pub use domain::cdr::views::IngestReport;
+
+/// The mediation configuration as it is in the database now: every interconnect with
+/// its carrier's status, the first active service of its direction that has a rate plan,
+/// and every address.
+///
+/// Errors: the database's; `Internal` when stored rules do not parse or compile.
+pub async fn load_mediation<C: ConnectionTrait>(db: &C) -> ServiceResult<MediationTables> {
+    let carriers: HashMap<i64, carrier::Model> = carrier::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let services: HashMap<i64, service::Model> = service::Entity::find()
+        .filter(service::Column::Status.eq("active"))
+        .filter(service::Column::RatePlanId.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut links = interconnect_service::Entity::find().all(db).await?;
+    links.sort_by_key(|l| l.service_id);
+    let mut facts = Vec::new();
+    for ic in interconnect::Entity::find().all(db).await? {
+        let direction = Direction::parse(&ic.direction)
+            .ok_or_else(|| ServiceError::Internal(format!("interconnect {} direction", ic.id)))?;
+        let wanted = match direction {
+            Direction::Ingress => "customer",
+            Direction::Egress => "supplier",
+        };
+        let service = links
+            .iter()
+            .filter(|l| l.interconnect_id == ic.id)
+            .filter_map(|l| services.get(&l.service_id))
+            .find(|s| s.direction == wanted)
+            .and_then(|s| s.rate_plan_id.map(|p| (s.id, p)));
+        let rules: Vec<TranslationRule> =
+            serde_json::from_str(&ic.translation_rules).map_err(|e| {
+                ServiceError::Internal(format!("interconnect {} translation rules: {e}", ic.id))
+            })?;
+        let carrier_active = carriers
+            .get(&ic.carrier_id)
+            .is_some_and(|c| c.status == "active");
+        facts.push(InterconnectFacts {
+            id: ic.id,
+            carrier_id: ic.carrier_id,
+            name: ic.name,
+            direction,
+            active: carrier_active && ic.status == "active",
+            tech_prefix: ic.tech_prefix.filter(|t| !t.is_empty()),
+            translation_rules: rules,
+            service,
+        });
+    }
+    let addresses = interconnect_address::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|a| {
+            Some(AddressFacts {
+                interconnect_id: a.interconnect_id,
+                spec: AddressSpec::parse(&a.address).ok()?,
+                port: u16::try_from(a.port).unwrap_or(5060),
+            })
+        })
+        .collect();
+    MediationTables::new(facts, addresses).map_err(ServiceError::Internal)
+}
+
+/// One record's outcome before storing.
+struct Outcome {
+    status: &'static str,
+    reason_code: Option<String>,
+    reason: Option<String>,
+    mediated: Option<Mediated>,
+    explain: CdrExplanation,
+    revenue_micros: i64,
+    cost_micros: i64,
+    currency: Option<String>,
+}
+
+/// Decks and carriers a batch needs, loaded once per batch.
+struct Pricing {
+    decks: HashMap<i64, Arc<decks::PlanDeck>>,
+    currencies: HashMap<i64, String>,
+}
+
+fn leg_rating(
+    deck: &decks::PlanDeck,
+    cdr: &IncomingCdr,
+    b_number: &str,
+) -> Result<LegRating, NoRate> {
+    let answer = cdr.answer_at.unwrap_or(cdr.setup_at);
+    let call = CallToRate {
+        b_number,
+        start: answer,
+        duration: BillableDuration::Millis(cdr.duration_ms()),
+        answered: true,
+    };
+    deck.deck
+        .rate(&call, &deck.policy)
+        .map(|r| LegRating::of(deck.plan_id, deck.live_revision_id, &r))
+}
+
+fn no_rate_reason(leg: &str, e: &NoRate, b_number: &str) -> (String, String) {
+    (e.code().to_owned(), format!("{leg} leg: {e} ({b_number})"))
+}
+
+/// Prices one mediated record with what the batch loaded.
+fn price(cdr: &IncomingCdr, mediation: Result<Mediated, Rejection>, pricing: &Pricing) -> Outcome {
+    let mut outcome = Outcome {
+        status: "rated",
+        reason_code: None,
+        reason: None,
+        mediated: None,
+        explain: CdrExplanation::default(),
+        revenue_micros: 0,
+        cost_micros: 0,
+        currency: None,
+    };
+    let mediated = match mediation {
+        Ok(m) => m,
+        Err(rejection) => {
+            outcome.status = "rejected";
+            outcome.reason_code = Some(rejection.code().to_owned());
+            outcome.reason = Some(rejection.to_string());
+            return outcome;
+        }
+    };
+    outcome.explain.tech_prefix = mediated.tech_prefix.clone();
+    outcome.explain.translation = mediated.translation.clone();
+    outcome.currency = pricing
+        .currencies
+        .get(&mediated.customer.carrier_id)
+        .cloned();
+    if cdr.answer_at.is_some() {
+        let legs = [
+            ("customer", Some(mediated.customer)),
+            ("supplier", mediated.supplier),
+        ];
+        for (leg, party) in legs {
+            let Some(party) = party else { continue };
+            let Some(deck) = party.rate_plan_id.and_then(|p| pricing.decks.get(&p)) else {
+                continue;
+            };
+            let carrier_currency = pricing.currencies.get(&party.carrier_id);
+            if carrier_currency.is_some_and(|c| c != deck.currency.as_str()) {
+                outcome.status = "unrated";
+                outcome.reason_code = Some("currency_mismatch".into());
+                outcome.reason = Some(format!(
+                    "{leg} leg: the plan is in {}, the carrier's account in {}",
+                    deck.currency,
+                    carrier_currency.map(String::as_str).unwrap_or("?")
+                ));
+                break;
+            }
+            match leg_rating(deck, cdr, &mediated.b_number) {
+                Ok(rating) => {
+                    if leg == "customer" {
+                        outcome.revenue_micros = rating.cost_micros;
+                        outcome.explain.customer = Some(rating);
+                    } else {
+                        outcome.cost_micros = rating.cost_micros;
+                        outcome.explain.supplier = Some(rating);
+                    }
+                }
+                Err(e) => {
+                    let (code, reason) = no_rate_reason(leg, &e, &mediated.b_number);
+                    outcome.status = "unrated";
+                    outcome.reason_code = Some(code);
+                    outcome.reason = Some(reason);
+                    break;
+                }
+            }
+        }
+        if outcome.status == "unrated" {
+            outcome.revenue_micros = 0;
+            outcome.cost_micros = 0;
+        }
+    }
+    outcome.mediated = Some(mediated);
+    outcome
+}
+
+async fn load_pricing(
+    db: &DatabaseConnection,
+    cache: &DeckCache,
+    plan_ids: &HashSet<i64>,
+    carrier_ids: &HashSet<i64>,
+) -> ServiceResult<Pricing> {
+    let mut decks = HashMap::new();
+    if !plan_ids.is_empty() {
+        let plans = rate_plan::Entity::find()
+            .filter(rate_plan::Column::Id.is_in(plan_ids.iter().copied()))
+            .all(db)
+            .await?;
+        for plan in plans {
+            decks.insert(plan.id, cache.deck(db, &plan).await?);
+        }
+    }
+    let currencies = carrier::Entity::find()
+        .filter(carrier::Column::Id.is_in(carrier_ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.currency))
+        .collect();
+    Ok(Pricing { decks, currencies })
+}
+
+fn row(
+    source_id: i64,
+    received: &ReceivedCdr,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> cdr::ActiveModel {
+    let c = &received.cdr;
+    let m = outcome.mediated.as_ref();
+    let customer = m.map(|m| m.customer);
+    let supplier = m.and_then(|m| m.supplier);
+    let cust = outcome.explain.customer.as_ref();
+    let supp = outcome.explain.supplier.as_ref();
+    let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    cdr::ActiveModel {
+        id: NotSet,
+        source_id: Set(source_id),
+        call_id: Set(c.call_id.clone()),
+        leg: Set(c.leg.clone()),
+        status: Set(outcome.status.to_owned()),
+        reason_code: Set(outcome.reason_code.clone()),
+        reason: Set(outcome.reason.as_deref().map(|r| clip(r, 500))),
+        source_ip: Set(c.source_ip.to_string()),
+        a_number: Set(clip(&c.a_number, 64)),
+        b_dialled: Set(clip(&c.b_number, 64)),
+        b_number: Set(m.map(|m| m.b_number.clone())),
+        setup_at: Set(c.setup_at),
+        answer_at: Set(c.answer_at),
+        end_at: Set(c.end_at),
+        duration_ms: Set(c.duration_ms() as i64),
+        pdd_ms: Set(c.pdd_ms().map(|p| p as i64)),
+        sip_code: Set(i64::from(c.sip_code)),
+        sip_reason: Set(clip(&c.sip_reason, 200)),
+        disposition: Set(c.disposition().as_str().to_owned()),
+        route: Set(c.route.as_deref().map(|r| clip(r, 255))),
+        customer_carrier_id: Set(customer.map(|p| p.carrier_id)),
+        customer_interconnect_id: Set(customer.map(|p| p.interconnect_id)),
+        customer_service_id: Set(customer.and_then(|p| p.service_id)),
+        customer_plan_id: Set(customer.and_then(|p| p.rate_plan_id)),
+        customer_prefix: Set(cust.map(|r| r.prefix.clone())),
+        customer_destination: Set(cust.map(|r| clip(&r.destination, 200))),
+        sell_rate_micros: Set(cust.map(|r| r.rate_micros)),
+        customer_billed_s: Set(cust.map_or(0, |r| r.billed_seconds as i64)),
+        revenue_micros: Set(outcome.revenue_micros),
+        supplier_carrier_id: Set(supplier.map(|p| p.carrier_id)),
+        supplier_interconnect_id: Set(supplier.map(|p| p.interconnect_id)),
+        supplier_service_id: Set(supplier.and_then(|p| p.service_id)),
+        supplier_plan_id: Set(supplier.and_then(|p| p.rate_plan_id)),
+        supplier_prefix: Set(supp.map(|r| r.prefix.clone())),
+        supplier_destination: Set(supp.map(|r| clip(&r.destination, 200))),
+        buy_rate_micros: Set(supp.map(|r| r.rate_micros)),
+        supplier_billed_s: Set(supp.map_or(0, |r| r.billed_seconds as i64)),
+        cost_micros: Set(outcome.cost_micros),
+        currency: Set(outcome.currency.clone()),
+        explain: Set(serde_json::to_string(&outcome.explain).unwrap_or_default()),
+        raw: Set(received.raw.clone()),
+        received_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// Ledger entries of a batch and their sums per carrier, written together.
+#[derive(Default)]
+struct Postings {
+    entries: Vec<ledger_entry::ActiveModel>,
+    /// Per carrier: the sum of its new entries and its latest call.
+    balances: BTreeMap<i64, (i64, DateTime<Utc>)>,
+}
+
+impl Postings {
+    /// The entries of CDR `cdr_id`: a rated answered call posts its revenue to the
+    /// customer (negative) and its cost to the supplier (positive); every mediated call
+    /// moves its carriers' "last CDR" time.
+    fn add(
+        &mut self,
+        cdr_id: i64,
+        cdr: &IncomingCdr,
+        outcome: &Outcome,
+        currencies: &HashMap<i64, String>,
+        now: DateTime<Utc>,
+    ) {
+        let Some(m) = outcome.mediated.as_ref() else {
+            return;
+        };
+        let at = cdr.setup_at;
+        let mut touch = |carrier_id: i64, amount: i64| {
+            let entry = self.balances.entry(carrier_id).or_insert((0, at));
+            entry.0 += amount;
+            entry.1 = entry.1.max(at);
+        };
+        if outcome.status != "rated" || cdr.answer_at.is_none() {
+            touch(m.customer.carrier_id, 0);
+            return;
+        }
+        let mut legs = vec![(m.customer.carrier_id, "revenue", -outcome.revenue_micros)];
+        if let Some(s) = m.supplier {
+            legs.push((s.carrier_id, "cost", outcome.cost_micros));
+        }
+        for (carrier_id, kind, amount) in legs {
+            touch(carrier_id, amount);
+            self.entries.push(ledger_entry::ActiveModel {
+                id: NotSet,
+                carrier_id: Set(carrier_id),
+                currency: Set(currencies.get(&carrier_id).cloned().unwrap_or_default()),
+                amount_micros: Set(amount),
+                kind: Set(kind.to_owned()),
+                cdr_id: Set(Some(cdr_id)),
+                memo: Set(format!(
+                    "call {}",
+                    cdr.call_id.chars().take(200).collect::<String>()
+                )),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+    }
+
+    /// Inserts the entries and adds their sums to the running balances, on `txn`.
+    async fn write<C: ConnectionTrait>(
+        self,
+        txn: &C,
+        currencies: &HashMap<i64, String>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        for chunk in self.entries.chunks(INSERT_CHUNK) {
+            ledger_entry::Entity::insert_many(chunk.to_vec())
+                .exec(txn)
+                .await?;
+        }
+        for (carrier_id, (amount, last_cdr)) in self.balances {
+            let stmt = carrier_balance::Entity::insert(carrier_balance::ActiveModel {
+                carrier_id: Set(carrier_id),
+                currency: Set(currencies.get(&carrier_id).cloned().unwrap_or_default()),
+                balance_micros: Set(amount),
+                last_cdr_at: Set(Some(last_cdr)),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::column(carrier_balance::Column::CarrierId)
+                    .value(
+                        carrier_balance::Column::BalanceMicros,
+                        Expr::cust("carrier_balances.balance_micros + excluded.balance_micros"),
+                    )
+                    .value(
+                        carrier_balance::Column::LastCdrAt,
+                        Expr::cust(
+                            "CASE WHEN carrier_balances.last_cdr_at IS NULL \
+                             OR excluded.last_cdr_at > carrier_balances.last_cdr_at \
+                             THEN excluded.last_cdr_at ELSE carrier_balances.last_cdr_at END",
+                        ),
+                    )
+                    .value(
+                        carrier_balance::Column::UpdatedAt,
+                        Expr::cust("excluded.updated_at"),
+                    )
+                    .to_owned(),
+            )
+            .into_query();
+            txn.execute(&stmt).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Mediates and prices `records` with the configuration and decks in force now.
+async fn process(
+    db: &DatabaseConnection,
+    cache: &DeckCache,
+    records: &[&IncomingCdr],
+) -> ServiceResult<(Vec<Outcome>, Pricing)> {
+    let tables = load_mediation(db).await?;
+    let mediated: Vec<Result<Mediated, Rejection>> =
+        records.iter().map(|r| tables.mediate(r)).collect();
+    let mut plan_ids = HashSet::new();
+    let mut carrier_ids = HashSet::new();
+    for m in mediated.iter().flatten() {
+        for party in std::iter::once(m.customer).chain(m.supplier) {
+            carrier_ids.insert(party.carrier_id);
+            if let Some(p) = party.rate_plan_id {
+                plan_ids.insert(p);
+            }
+        }
+    }
+    let pricing = load_pricing(db, cache, &plan_ids, &carrier_ids).await?;
+    let outcomes = records
+        .iter()
+        .zip(mediated)
+        .map(|(r, m)| price(r, m, &pricing))
+        .collect();
+    Ok((outcomes, pricing))
+}
+
+/// Stores, mediates, rates and posts `records` from source (API key) `source_id`, all in
+/// one transaction (see the module documentation).
+///
+/// Errors: the database's (nothing is stored then, and the switch retries); `Internal`
+/// when the stored configuration cannot be compiled.
+pub async fn ingest(
+    db: &DatabaseConnection,
+    cache: &DeckCache,
+    source_id: i64,
+    records: Vec<ReceivedCdr>,
+) -> ServiceResult<IngestReport> {
+    let mut report = IngestReport {
+        received: records.len(),
+        ..IngestReport::default()
+    };
+    // The same call twice in one request: the first counts.
+    let mut seen = HashSet::new();
+    let records: Vec<ReceivedCdr> = records
+        .into_iter()
+        .filter(|r| seen.insert((r.cdr.call_id.clone(), r.cdr.leg.clone())))
+        .collect();
+    if records.is_empty() {
+        return Ok(report);
+    }
+    let incoming: Vec<&IncomingCdr> = records.iter().map(|r| &r.cdr).collect();
+    let (outcomes, pricing) = process(db, cache, &incoming).await?;
+    let now = Utc::now();
+
+    let txn = crate::db::begin_write(db).await?;
+    let mut inserted: HashMap<(String, String), i64> = HashMap::new();
+    for (chunk_records, chunk_outcomes) in records
+        .chunks(INSERT_CHUNK)
+        .zip(outcomes.chunks(INSERT_CHUNK))
+    {
+        let models = chunk_records
+            .iter()
+            .zip(chunk_outcomes)
+            .map(|(r, o)| row(source_id, r, o, now));
+        let mut stmt = cdr::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::columns([cdr::Column::SourceId, cdr::Column::CallId, cdr::Column::Leg])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .into_query();
+        stmt.returning(Query::returning().columns([
+            cdr::Column::Id,
+            cdr::Column::CallId,
+            cdr::Column::Leg,
+        ]));
+        for found in txn.query_all(&stmt).await? {
+            let id: i64 = found.try_get("", "id")?;
+            let call_id: String = found.try_get("", "call_id")?;
+            let leg: String = found.try_get("", "leg")?;
+            inserted.insert((call_id, leg), id);
+        }
+    }
+
+    // Ledger postings of the new rows, and their sums per carrier.
+    let mut ledger = Postings::default();
+    for (record, outcome) in records.iter().zip(&outcomes) {
+        let key = (record.cdr.call_id.clone(), record.cdr.leg.clone());
+        let Some(&cdr_id) = inserted.get(&key) else {
+            report.duplicates += 1;
+            continue;
+        };
+        report.stored += 1;
+        report.count(outcome.status);
+        ledger.add(cdr_id, &record.cdr, outcome, &pricing.currencies, now);
+    }
+    ledger.write(&txn, &pricing.currencies, now).await?;
+    txn.commit().await?;
+    report.duplicates += report.received - records.len();
+    metrics::counter!("didtron_cdrs_stored_total").increment(report.stored as u64);
+    Ok(report)
+}
+
+/// A carrier's running balance (micro-units of its currency; DIDTron's side: negative
+/// = the carrier owes us), or `None` before its first posting.
+pub async fn balance<C: ConnectionTrait>(
+    db: &C,
+    carrier_id: i64,
+) -> ServiceResult<Option<carrier_balance::Model>> {
+    Ok(carrier_balance::Entity::find_by_id(carrier_id)
+        .one(db)
+        .await?)
+}
+
+/// The sum of a carrier's ledger entries, computed from the ledger itself (what the
+/// running balance must equal; the reconciliation check compares the two).
+pub async fn ledger_sum<C: ConnectionTrait>(db: &C, carrier_id: i64) -> ServiceResult<i64> {
+    let total: Option<i64> = ledger_entry::Entity::find()
+        .select_only()
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT)"),
+            "total",
+        )
+        .filter(ledger_entry::Column::CarrierId.eq(carrier_id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.unwrap_or(0))
+}
+
+/// Processes again the `rejected` and `unrated` CDRs (all of them, or those in `ids`),
+/// oldest first, at most `limit`: after the configuration or a rate plan was fixed,
+/// each is mediated and rated as if it arrived now, and those now rated are posted to
+/// the ledger, in one transaction. A CDR that became `rated` meanwhile is left alone.
+///
+/// Returns the counts: `received` = examined, `stored` = changed, and how many are now
+/// rated, unrated and rejected.
+///
+/// Errors: the database's (nothing changes then).
+pub async fn reprocess(
+    db: &DatabaseConnection,
+    cache: &DeckCache,
+    ids: Option<&[i64]>,
+    limit: u64,
+) -> ServiceResult<IngestReport> {
+    let mut query = cdr::Entity::find()
+        .filter(cdr::Column::Status.is_in(["rejected", "unrated"]))
+        .order_by_asc(cdr::Column::Id)
+        .limit(limit);
+    if let Some(ids) = ids {
+        query = query.filter(cdr::Column::Id.is_in(ids.iter().copied()));
+    }
+    let rows = query.all(db).await?;
+    let mut report = IngestReport {
+        received: rows.len(),
+        ..IngestReport::default()
+    };
+    let mut kept = Vec::with_capacity(rows.len());
+    for (i, stored) in rows.iter().enumerate() {
+        let value = serde_json::from_str(&stored.raw)
+            .map_err(|e| ServiceError::Internal(format!("cdr {} raw: {e}", stored.id)))?;
+        match read_record(value, i + 1, None) {
+            Ok(r) => kept.push((stored, r)),
+            Err(e) => tracing::warn!(cdr = stored.id, error = %e, "stored CDR no longer reads"),
+        }
+    }
+    let incoming: Vec<&IncomingCdr> = kept.iter().map(|(_, r)| &r.cdr).collect();
+    let (outcomes, pricing) = process(db, cache, &incoming).await?;
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let mut ledger = Postings::default();
+    for ((stored, received), outcome) in kept.iter().zip(&outcomes) {
+        let mut model = row(stored.source_id, received, outcome, now);
+        model.source_id = NotSet;
+        model.call_id = NotSet;
+        model.leg = NotSet;
+        model.raw = NotSet;
+        model.received_at = NotSet;
+        model.created_at = NotSet;
+        let changed = cdr::Entity::update_many()
+            .set(model)
+            .filter(cdr::Column::Id.eq(stored.id))
+            .filter(cdr::Column::Status.is_in(["rejected", "unrated"]))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected == 1 {
+            report.stored += 1;
+            report.count(outcome.status);
+            ledger.add(stored.id, &received.cdr, outcome, &pricing.currencies, now);
+        }
+    }
+    ledger.write(&txn, &pricing.currencies, now).await?;
+    txn.commit().await?;
+    Ok(report)
+}

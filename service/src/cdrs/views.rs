@@ -1,0 +1,276 @@
+//! The CDR list and detail, the carrier balances and the API keys as the admin pages
+//! show them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::cdr::views::{ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow};
+use domain::listing::{page_size, Page};
+use domain::FieldErrors;
+use sea_orm::sea_query::Condition;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::entity::{api_key, carrier, carrier_balance, cdr, interconnect};
+use crate::rate_plans::rate_text;
+use crate::{ServiceError, ServiceResult};
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn day(text: &str, field: &str, errors: &mut FieldErrors) -> Option<NaiveDate> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.add(field, "Enter a date as YYYY-MM-DD.");
+            None
+        }
+    }
+}
+
+async fn carrier_names(
+    db: &DatabaseConnection,
+    ids: Vec<i64>,
+) -> ServiceResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(carrier::Entity::find()
+        .filter(carrier::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect())
+}
+
+fn row_of(c: &cdr::Model, names: &HashMap<i64, String>) -> CdrRow {
+    let name = |id: Option<i64>| id.and_then(|i| names.get(&i).cloned());
+    let billed = c.status == "rated";
+    CdrRow {
+        id: c.id,
+        setup_at: rfc3339(c.setup_at),
+        customer: name(c.customer_carrier_id),
+        supplier: name(c.supplier_carrier_id),
+        a_number: c.a_number.clone(),
+        b_number: c.b_number.clone().unwrap_or_else(|| c.b_dialled.clone()),
+        duration: format!("{}.{:03}", c.duration_ms / 1000, c.duration_ms % 1000),
+        disposition: c.disposition.clone(),
+        sip_code: c.sip_code,
+        status: c.status.clone(),
+        reason: c.reason.clone(),
+        revenue: if billed {
+            rate_text(c.revenue_micros)
+        } else {
+            "—".into()
+        },
+        cost: if billed {
+            rate_text(c.cost_micros)
+        } else {
+            "—".into()
+        },
+        margin: if billed {
+            rate_text(c.revenue_micros - c.cost_micros)
+        } else {
+            "—".into()
+        },
+        currency: c.currency.clone().unwrap_or_default(),
+    }
+}
+
+/// A page of CDRs, newest first (keyset on the id; `after` is the last id shown).
+///
+/// Errors: `Validation` on `from`, `to`, `carrier_id` or `after` when unreadable.
+pub async fn cdr_page(db: &DatabaseConnection, q: &CdrQuery) -> ServiceResult<Page<CdrRow>> {
+    let mut errors = FieldErrors::new();
+    let from = day(&q.from, "from", &mut errors);
+    let to = day(&q.to, "to", &mut errors);
+    let carrier_id = match q.carrier_id.trim() {
+        "" => None,
+        t => match t.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.add("carrier_id", "Choose a carrier from the list.");
+                None
+            }
+        },
+    };
+    let after = match q.after.trim() {
+        "" => None,
+        t => match t.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.add("after", "The page cursor is not valid; reload the list.");
+                None
+            }
+        },
+    };
+    let number: String = q.number.chars().filter(char::is_ascii_digit).collect();
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let mut query = cdr::Entity::find().order_by_desc(cdr::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(cdr::Column::Id.lt(after));
+    }
+    if !q.status.trim().is_empty() {
+        query = query.filter(cdr::Column::Status.eq(q.status.trim()));
+    }
+    if !q.disposition.trim().is_empty() {
+        query = query.filter(cdr::Column::Disposition.eq(q.disposition.trim()));
+    }
+    if let Some(id) = carrier_id {
+        query = query.filter(
+            Condition::any()
+                .add(cdr::Column::CustomerCarrierId.eq(id))
+                .add(cdr::Column::SupplierCarrierId.eq(id)),
+        );
+    }
+    if !number.is_empty() {
+        query = query.filter(
+            Condition::any()
+                .add(cdr::Column::BNumber.starts_with(&number))
+                .add(cdr::Column::BDialled.starts_with(&number)),
+        );
+    }
+    if let Some(from) = from {
+        query = query.filter(
+            cdr::Column::SetupAt.gte(from.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
+        );
+    }
+    if let Some(to) = to {
+        let next = to
+            .succ_opt()
+            .unwrap_or(to)
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc();
+        query = query.filter(cdr::Column::SetupAt.lt(next));
+    }
+    let size = page_size(q.limit) as u64;
+    let mut rows = query.limit(size + 1).all(db).await?;
+    let more = rows.len() as u64 > size;
+    rows.truncate(size as usize);
+    let ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| [r.customer_carrier_id, r.supplier_carrier_id])
+        .flatten()
+        .collect();
+    let names = carrier_names(db, ids).await?;
+    Ok(Page {
+        next: more
+            .then(|| rows.last().map(|r| r.id.to_string()))
+            .flatten(),
+        rows: rows.iter().map(|r| row_of(r, &names)).collect(),
+    })
+}
+
+/// One CDR with its source, interconnects, both legs' explanations and the record as
+/// received.
+///
+/// Errors: `NotFound`.
+pub async fn cdr_detail(db: &DatabaseConnection, id: i64) -> ServiceResult<CdrDetail> {
+    let c = cdr::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("CDR"))?;
+    let ids: Vec<i64> = [c.customer_carrier_id, c.supplier_carrier_id]
+        .into_iter()
+        .flatten()
+        .collect();
+    let names = carrier_names(db, ids).await?;
+    let source = api_key::Entity::find_by_id(c.source_id)
+        .one(db)
+        .await?
+        .map(|k| k.name)
+        .unwrap_or_default();
+    let interconnect_name = |id: Option<i64>| async move {
+        match id {
+            None => Ok::<_, ServiceError>(None),
+            Some(id) => Ok(interconnect::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|i| i.name)),
+        }
+    };
+    let raw = serde_json::from_str::<serde_json::Value>(&c.raw)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| c.raw.clone());
+    Ok(CdrDetail {
+        row: row_of(&c, &names),
+        call_id: c.call_id.clone(),
+        leg: c.leg.clone(),
+        source,
+        source_ip: c.source_ip.clone(),
+        b_dialled: c.b_dialled.clone(),
+        answer_at: c.answer_at.map(rfc3339),
+        end_at: rfc3339(c.end_at),
+        pdd_ms: c.pdd_ms,
+        route: c.route.clone(),
+        customer_interconnect: interconnect_name(c.customer_interconnect_id).await?,
+        supplier_interconnect: interconnect_name(c.supplier_interconnect_id).await?,
+        explanation: serde_json::from_str(&c.explain).unwrap_or_default(),
+        raw,
+        received_at: rfc3339(c.received_at),
+    })
+}
+
+/// Every carrier's account: balance (from the running balance), credit limit,
+/// available credit (balance + limit), billing mode, status, last CDR; lowest
+/// available credit first (who needs attention).
+pub async fn balances(db: &DatabaseConnection) -> ServiceResult<Vec<BalanceRow>> {
+    let held: HashMap<i64, carrier_balance::Model> = carrier_balance::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| (b.carrier_id, b))
+        .collect();
+    let mut rows: Vec<BalanceRow> = carrier::Entity::find()
+        .order_by_asc(carrier::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let b = held.get(&c.id);
+            let balance = b.map_or(0, |b| b.balance_micros);
+            let available = balance.saturating_add(c.credit_limit_micros);
+            BalanceRow {
+                carrier_id: c.id,
+                name: c.name,
+                account_code: c.account_code,
+                billing_mode: c.billing_mode,
+                currency: c.currency,
+                balance: rate_text(balance),
+                credit_limit: rate_text(c.credit_limit_micros),
+                available: rate_text(available),
+                available_micros: available,
+                status: c.status,
+                last_cdr_at: b.and_then(|b| b.last_cdr_at).map(rfc3339),
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| r.available_micros);
+    Ok(rows)
+}
+
+/// Every API key, newest first.
+pub async fn api_key_rows(db: &DatabaseConnection) -> ServiceResult<Vec<ApiKeyRow>> {
+    Ok(super::api_keys::list(db)
+        .await?
+        .into_iter()
+        .map(|k| ApiKeyRow {
+            id: k.id,
+            name: k.name,
+            prefix: k.key_prefix,
+            created_by: k.created_by,
+            created_at: rfc3339(k.created_at),
+            last_used_at: k.last_used_at.map(rfc3339),
+            revoked_at: k.revoked_at.map(rfc3339),
+        })
+        .collect())
+}

@@ -1,0 +1,429 @@
+//! From CDR to balance, on SQLite and on PostgreSQL: a customer and a supplier set up
+//! through the carriers and rate plans modules, CDRs ingested in the Kamailio shape,
+//! both legs rated, the ledger and balances posted exactly once however often the
+//! switch replays, and every record kept (rejected and unrated ones with their reason).
+
+use chrono::{Duration, Utc};
+use domain::catalog::ServiceForm;
+use domain::interconnect::{AddressForm, InterconnectForm};
+use domain::rate_plans::{ImportOptions, RatePlanForm};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use service::audit::Actor;
+use service::carriers::{self, interconnects, NewCarrier};
+use service::cdrs::{self, api_keys, DeckCache};
+use service::entity::{cdr, ledger_entry};
+use service::jobs::JobContext;
+use service::rate_plans::{self, import};
+use service::{catalog, testing};
+
+fn admin() -> Actor {
+    Actor {
+        user_id: None,
+        email: "billing@didtron.test".into(),
+    }
+}
+
+/// Ids of the set-up both tests use.
+struct World {
+    customer: i64,
+    supplier: i64,
+    ingress: i64,
+    source: i64,
+}
+
+async fn carrier(db: &DatabaseConnection, name: &str, code: &str, kind: &str) -> i64 {
+    carriers::create_carrier(
+        db,
+        &admin(),
+        NewCarrier {
+            name: name.into(),
+            account_code: code.into(),
+            carrier_type: kind.into(),
+            currency: "USD".into(),
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn interconnect(
+    db: &DatabaseConnection,
+    carrier_id: i64,
+    direction: &str,
+    address: &str,
+    port: &str,
+) -> i64 {
+    let id = interconnects::create_interconnect(
+        db,
+        &admin(),
+        carrier_id,
+        &InterconnectForm {
+            name: format!("{direction} {address}"),
+            direction: direction.into(),
+            status: "active".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    interconnects::add_address(
+        db,
+        &admin(),
+        id,
+        &AddressForm {
+            address: address.into(),
+            port: port.into(),
+            transport: "udp".into(),
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
+/// A plan of `kind` with one published revision of `lines` (`Destination,Code,Rate`),
+/// in force since 30 days ago, behind a service of the matching direction on
+/// `interconnect`.
+async fn priced_service(
+    ctx: &JobContext,
+    kind: &str,
+    name: &str,
+    lines: &[&str],
+    interconnect: i64,
+) -> i64 {
+    let db = &ctx.db;
+    let mut form = RatePlanForm::new_plan();
+    form.name = name.into();
+    form.kind = kind.into();
+    let plan = rate_plans::save_plan(db, &admin(), None, &form)
+        .await
+        .unwrap()
+        .id;
+    let since = (Utc::now() - Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut csv = String::from("Destination,Code,Rate,Valid From\n");
+    for l in lines {
+        csv.push_str(&format!("{l},{since}\n"));
+    }
+    let options = ImportOptions {
+        replace_all: true,
+        ..ImportOptions::default()
+    };
+    let done = import::import_now(ctx, &admin(), plan, "deck.csv", csv.into_bytes(), options)
+        .await
+        .unwrap();
+    assert_eq!(done.status, "published", "{}", done.error);
+    let service = catalog::save_service(
+        db,
+        &admin(),
+        None,
+        &ServiceForm {
+            name: format!("{name} voice"),
+            direction: kind.into(),
+            status: "active".into(),
+            rate_plan_id: plan.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    interconnects::save_services(db, &admin(), interconnect, &[service.id])
+        .await
+        .unwrap();
+    plan
+}
+
+async fn world(env: &testing::TestEnv) -> (World, std::path::PathBuf) {
+    let (files, dir) = testing::files();
+    let ctx = JobContext {
+        db: env.db.clone(),
+        files,
+    };
+    let db = &env.db;
+    let customer = carrier(db, "Acme Telecom", "ACME", "customer").await;
+    let supplier = carrier(db, "Airtel", "AIRTEL", "supplier").await;
+    let ingress = interconnect(db, customer, "ingress", "203.0.113.10", "5060").await;
+    let egress = interconnect(db, supplier, "egress", "198.51.100.7", "5070").await;
+    priced_service(
+        &ctx,
+        "customer",
+        "Retail",
+        &["India,91,0.02", "UK,44,0.01"],
+        ingress,
+    )
+    .await;
+    priced_service(
+        &ctx,
+        "supplier",
+        "Airtel deck",
+        &["India,91,0.012", "India Mobile,9198,0.015"],
+        egress,
+    )
+    .await;
+    let source = api_keys::create(db, "kamailio-1", &admin())
+        .await
+        .unwrap()
+        .key
+        .id;
+    (
+        World {
+            customer,
+            supplier,
+            ingress,
+            source,
+        },
+        dir,
+    )
+}
+
+/// A Kamailio acc_json record of a call set up an hour ago: answered after 1.5 s and
+/// lasting `millis` when `code` is 200, else ended with `code`.
+fn kamailio(call_id: &str, src: &str, callee: &str, code: u16, millis: i64) -> String {
+    let setup = Utc::now() - Duration::hours(1);
+    let answer = setup + Duration::milliseconds(1500);
+    let end = answer + Duration::milliseconds(millis);
+    let epoch =
+        |t: chrono::DateTime<Utc>| format!("{}.{:03}", t.timestamp(), t.timestamp_subsec_millis());
+    serde_json::json!({
+        "callid": call_id, "caller": "442070000000", "callee": callee, "src_ip": src,
+        "route": if code == 200 { "sip:198.51.100.7:5070" } else { "" },
+        "sip_code": code.to_string(), "sip_reason": "x",
+        "setup_time": epoch(setup), "start_time": epoch(answer), "end_time": epoch(end),
+        "duration": format!("{:.3}", millis as f64 / 1000.0),
+    })
+    .to_string()
+}
+
+async fn balance(db: &DatabaseConnection, carrier_id: i64) -> i64 {
+    let running = cdrs::balance(db, carrier_id)
+        .await
+        .unwrap()
+        .map_or(0, |b| b.balance_micros);
+    let ledger = cdrs::ledger_sum(db, carrier_id).await.unwrap();
+    assert_eq!(
+        running, ledger,
+        "the running balance equals the ledger's sum"
+    );
+    running
+}
+
+#[tokio::test]
+async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
+    for env in testing::backends().await {
+        let db = &env.db;
+        let (w, dir) = world(&env).await;
+        let decks = DeckCache::new();
+        let body = [
+            // 65.2 s to an Indian mobile: 60/60 bills 120 s. Customer 0.02/min (code 91)
+            // → 0.04; supplier's longest code 9198 at 0.015/min → 0.03.
+            kamailio("call-1", "203.0.113.10", "919812345678", 200, 65_200),
+            kamailio("call-2", "203.0.113.10", "919812345678", 486, 0),
+            kamailio("call-3", "192.0.2.1", "919812345678", 200, 10_000),
+            kamailio("call-4", "203.0.113.10", "8812345678", 200, 10_000),
+        ]
+        .join("\n");
+        let records = cdrs::parse_body(body.as_bytes()).unwrap();
+        let report = cdrs::ingest(db, &decks, w.source, records).await.unwrap();
+        assert_eq!(
+            (report.received, report.stored, report.duplicates),
+            (4, 4, 0),
+            "{}",
+            env.name
+        );
+        assert_eq!(
+            (report.rated, report.unrated, report.rejected),
+            (2, 1, 1),
+            "{}",
+            env.name
+        );
+
+        let call1 = cdr::Entity::find()
+            .filter(cdr::Column::CallId.eq("call-1"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(call1.status, "rated");
+        assert_eq!(
+            (call1.revenue_micros, call1.cost_micros),
+            (40_000, 30_000),
+            "{}",
+            env.name
+        );
+        assert_eq!(
+            (
+                call1.customer_prefix.as_deref(),
+                call1.supplier_prefix.as_deref()
+            ),
+            (Some("91"), Some("9198"))
+        );
+        assert_eq!(
+            (call1.customer_billed_s, call1.duration_ms, call1.pdd_ms),
+            (120, 65_200, Some(1500))
+        );
+        assert_eq!(call1.customer_interconnect_id, Some(w.ingress));
+        let explain: domain::cdr::CdrExplanation = serde_json::from_str(&call1.explain).unwrap();
+        assert_eq!(explain.supplier.unwrap().destination, "India Mobile");
+
+        let reason = |id: &str| {
+            let id = id.to_owned();
+            async move {
+                let row = cdr::Entity::find()
+                    .filter(cdr::Column::CallId.eq(id))
+                    .one(db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (row.status, row.reason.unwrap_or_default())
+            }
+        };
+        assert_eq!(
+            reason("call-3").await,
+            (
+                "rejected".into(),
+                "no ingress interconnect has the source address 192.0.2.1".into()
+            )
+        );
+        let (status, why) = reason("call-4").await;
+        assert_eq!(status, "unrated");
+        assert!(
+            why.starts_with("customer leg: no dial code matches"),
+            "{why}"
+        );
+        assert_eq!(
+            reason("call-2").await.0,
+            "rated",
+            "unanswered: priced at zero"
+        );
+
+        assert_eq!(balance(db, w.customer).await, -40_000, "{}", env.name);
+        assert_eq!(balance(db, w.supplier).await, 30_000, "{}", env.name);
+
+        // The switch delivers at least once: the same body again changes nothing; a
+        // request repeating a call and bringing a new one bills only the new one.
+        let records = cdrs::parse_body(body.as_bytes()).unwrap();
+        let again = cdrs::ingest(db, &decks, w.source, records).await.unwrap();
+        assert_eq!((again.stored, again.duplicates), (0, 4));
+        let mixed = [
+            kamailio("call-1", "203.0.113.10", "919812345678", 200, 65_200),
+            kamailio("call-5", "203.0.113.10", "447700900123", 200, 30_000),
+            kamailio("call-5", "203.0.113.10", "447700900123", 200, 30_000),
+        ]
+        .join("\n");
+        let report = cdrs::ingest(
+            db,
+            &decks,
+            w.source,
+            cdrs::parse_body(mixed.as_bytes()).unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (report.stored, report.duplicates, report.rated),
+            (1, 2, 0),
+            "UK has no supplier rate"
+        );
+        assert_eq!(cdr::Entity::find().count(db).await.unwrap(), 5);
+        assert_eq!(
+            ledger_entry::Entity::find().count(db).await.unwrap(),
+            2,
+            "one revenue and one cost entry: call-1's"
+        );
+        assert_eq!(balance(db, w.customer).await, -40_000);
+        assert_eq!(balance(db, w.supplier).await, 30_000);
+
+        // The customer's second address was missing: once added, the rejected call is
+        // processed again and posted; the unrated ones stay unrated; a second run
+        // changes nothing.
+        interconnects::add_address(
+            db,
+            &admin(),
+            w.ingress,
+            &AddressForm {
+                address: "192.0.2.1".into(),
+                port: "5060".into(),
+                transport: "udp".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let fixed = cdrs::reprocess(db, &decks, None, 1000).await.unwrap();
+        assert_eq!(
+            (fixed.received, fixed.rated, fixed.unrated, fixed.rejected),
+            (3, 1, 2, 0),
+            "{}",
+            env.name
+        );
+        // 10 s bills 60 s: customer 0.02, supplier 0.015.
+        assert_eq!(balance(db, w.customer).await, -60_000);
+        assert_eq!(balance(db, w.supplier).await, 45_000);
+        let again = cdrs::reprocess(db, &decks, None, 1000).await.unwrap();
+        assert_eq!((again.received, again.rated), (2, 0));
+        assert_eq!(balance(db, w.customer).await, -60_000);
+        assert_eq!(ledger_entry::Entity::find().count(db).await.unwrap(), 4);
+        let _ = std::fs::remove_dir_all(dir);
+        env.cleanup().await;
+    }
+}
+
+#[test]
+fn unreadable_records_are_named_and_nothing_is_accepted() {
+    let good = kamailio("c1", "203.0.113.10", "4420", 200, 1000);
+    let body = format!("{good}\n{{\"callid\":\"c2\",\"src_ip\":\"203.0.113.10\"}}\n[1]\n");
+    let errors = cdrs::parse_body(body.as_bytes()).unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "record 2 (line 2), field callee: is missing",
+            "record 3 (line 3): is not a JSON object",
+        ]
+    );
+    let own = r#"[{"call_id":"x","source_ip":"203.0.113.10","b_number":"4420","setup_time":"2026-11-21T10:00:00Z","end_time":"2026-11-21T09:00:00Z","sip_code":487}]"#;
+    let errors = cdrs::parse_body(own.as_bytes()).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "record 1, field end_time: is before setup_time"
+    );
+    assert!(cdrs::parse_body(b"  ").unwrap_err()[0]
+        .message
+        .contains("empty"));
+    assert_eq!(
+        cdrs::parse_body(good.as_bytes()).unwrap().len(),
+        1,
+        "one object"
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
+    for env in testing::backends().await {
+        let db = &env.db;
+        let created = api_keys::create(db, "sbc-1", &admin()).await.unwrap();
+        assert!(created.secret.starts_with("dtk_") && created.secret.len() == 52);
+        assert!(
+            !created.key.key_hash.contains(&created.secret[4..]),
+            "only a hash is kept"
+        );
+        let found = api_keys::authenticate(db, &created.secret).await.unwrap();
+        assert_eq!(found.map(|k| k.id), Some(created.key.id));
+        let mut wrong = created.secret.clone();
+        wrong.replace_range(40..41, if &wrong[40..41] == "0" { "1" } else { "0" });
+        assert!(api_keys::authenticate(db, &wrong).await.unwrap().is_none());
+        assert!(
+            api_keys::create(db, "sbc-1", &admin()).await.is_err(),
+            "names are unique"
+        );
+        api_keys::revoke(db, created.key.id, &admin())
+            .await
+            .unwrap();
+        assert!(api_keys::authenticate(db, &created.secret)
+            .await
+            .unwrap()
+            .is_none());
+        env.cleanup().await;
+    }
+}
