@@ -14,6 +14,7 @@ mod m20261121_000004_carriers_settings;
 mod m20261121_000005_rate_plans;
 mod m20261121_000006_rate_plan_derivations;
 mod m20261121_000007_cdrs;
+mod m20261121_000008_credit_control;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_rate_plans::Migration),
             Box::new(m20261121_000006_rate_plan_derivations::Migration),
             Box::new(m20261121_000007_cdrs::Migration),
+            Box::new(m20261121_000008_credit_control::Migration),
         ]
     }
 }

@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// The ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Rate decks.
     Deck {
         #[command(subcommand)]
@@ -108,6 +113,17 @@ enum DeckCommand {
         /// Publish the good lines and report the bad ones.
         #[arg(long)]
         skip_bad_rows: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LedgerCommand {
+    /// Reconcile every carrier's running balance with the sum of its ledger entries;
+    /// exits 1 when one differs (with --repair, the running balance is set from the
+    /// ledger first).
+    Check {
+        #[arg(long)]
+        repair: bool,
     },
 }
 
@@ -328,6 +344,30 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     }
                 ))
             }
+        }
+        Command::Ledger {
+            command: LedgerCommand::Check { repair },
+        } => {
+            let db = connect(&config).await?;
+            service::db::migrate(&db).await?;
+            let found = service::cdrs::reconcile(&db, repair)
+                .await
+                .map_err(describe)?;
+            for m in &found {
+                println!(
+                    "carrier {}: running balance {} micro-units, ledger {} ({})",
+                    m.carrier_id,
+                    m.running_micros,
+                    m.ledger_micros,
+                    if repair { "repaired" } else { "differs" }
+                );
+            }
+            if found.is_empty() {
+                println!("every running balance equals its ledger");
+            } else if !repair {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::ApiKey {
             command: ApiKeyCommand::Create { name },

@@ -107,6 +107,16 @@ pub static MODULES: &[AdminModule] = &[
         view: || view! { <super::cdrs::CdrsModule/> }.into_any(),
     },
     AdminModule {
+        id: "spend",
+        title: "24 hour spend",
+        route: "/admin/spend",
+        section: Section::Traffic,
+        icon: IconName::Spend,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::cdrs::SpendPage/> }.into_any(),
+    },
+    AdminModule {
         id: "balances",
         title: "Carrier balances",
         route: "/admin/balances",

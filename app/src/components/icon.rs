@@ -15,6 +15,7 @@ pub enum IconName {
     Cdr,
     Balance,
     Key,
+    Spend,
 }
 
 impl IconName {
@@ -28,6 +29,7 @@ impl IconName {
             IconName::RatePlan => "M4 3h12l4 4v14H4zM8 9h8M8 13h8M8 17h5",
             IconName::Cdr => "M5 4h3l2 5-2.5 1.5a11 11 0 0 0 6 6L15 14l5 2v3a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2zM15 3h6M15 7h6",
             IconName::Balance => "M12 3v18M5 7h14M5 7l-3 7a4 4 0 0 0 6 0zM19 7l-3 7a4 4 0 0 0 6 0zM8 21h8",
+            IconName::Spend => "M3 20h18M6 16v-4M11 16V8M16 16v-6M21 4l-5 5-4-3-5 5",
             IconName::Key => "M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7zM16 10h.01",
         }
     }

@@ -105,6 +105,8 @@ pub struct BalanceRow {
     pub available_micros: i64,
     /// `active` or `inactive`.
     pub status: String,
+    /// Refused by routing: its available credit reached zero.
+    pub blocked: bool,
     /// RFC 3339, UTC.
     pub last_cdr_at: Option<String>,
 }
@@ -147,4 +149,44 @@ impl IngestReport {
             _ => self.rejected += 1,
         }
     }
+}
+
+/// One carrier's traffic over the last 24 hours, as customer or as supplier. Money is
+/// decimal text in `currency`; `minutes` is talk time with one decimal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendRow {
+    pub carrier_id: i64,
+    pub name: String,
+    pub currency: String,
+    /// Attempts (every CDR).
+    pub calls: i64,
+    pub answered: i64,
+    pub minutes: String,
+    pub revenue: String,
+    pub cost: String,
+    pub margin: String,
+    /// Answer-seizure ratio, answered ÷ attempts, in percent with one decimal.
+    pub asr: String,
+}
+
+/// One hour of one currency's traffic (for the chart), micro-units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendHour {
+    /// Start of the hour, `YYYY-MM-DDTHH:00` UTC.
+    pub hour: String,
+    pub calls: i64,
+    pub revenue_micros: i64,
+    pub cost_micros: i64,
+}
+
+/// The rolling 24 hours up to `as_of`: by customer, by supplier, and per currency the
+/// hourly totals of the 25 clock hours the window touches (oldest first, empty hours
+/// included).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spend24h {
+    /// RFC 3339, UTC.
+    pub as_of: String,
+    pub customers: Vec<SpendRow>,
+    pub suppliers: Vec<SpendRow>,
+    pub hours: Vec<(String, Vec<SpendHour>)>,
 }

@@ -1,7 +1,7 @@
 // CDRs, balances and API keys: a key is created in the portal and shown once; a switch
 // posts a CDR with it; the CDR (from an address no interconnect has) is listed as
 // rejected with its reason, opens with the record as received, and can be processed
-// again; balances list every carrier; a revoked key is refused. Every page passes axe.
+// again; the 24 hour spend and the balances pages load; a revoked key is refused. Every page passes axe.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, hydrated, expectAccessible, signIn, BASE_URL } from '../browser.mjs';
@@ -52,7 +52,7 @@ test('a switch key is created, CDRs arrive with it and are explained, and revoki
   const now = Date.now() / 1000;
   const record = {
     callid: `e2e-${Date.now()}@127.0.0.1`, caller: '44207000000', callee: '1555000',
-    src_ip: '192.0.2.77', route: 'sip:127.0.0.1:5070', sip_code: '200', sip_reason: 'OK',
+    src_ip: '198.18.0.77', route: 'sip:127.0.0.1:5070', sip_code: '200', sip_reason: 'OK',
     setup_time: (now - 10).toFixed(3), start_time: (now - 9).toFixed(3), end_time: now.toFixed(3),
     duration: '9.000',
   };
@@ -69,23 +69,28 @@ test('a switch key is created, CDRs arrive with it and are explained, and revoki
   await hydrated(page);
   const table = page.getByTestId('cdrs-table');
   const row = table.locator('tr', { hasText: '1555000' }).first();
-  await row.getByText('no ingress interconnect has the source address 192.0.2.77').waitFor();
+  await row.getByText('no ingress interconnect has the source address 198.18.0.77').waitFor();
   await expectAccessible(page, 'CDRs list');
   await page.getByLabel('Status').selectOption('unrated');
   await page.getByText('No CDR matches').or(table.locator('tr', { hasText: 'unrated' })).first().waitFor();
-  assert.equal(await table.locator('tr', { hasText: '192.0.2.77' }).count(), 0);
+  assert.equal(await table.locator('tr', { hasText: '198.18.0.77' }).count(), 0);
   await page.getByLabel('Status').selectOption('rejected');
   await row.waitFor();
 
   await row.getByRole('link').first().click();
   await page.waitForURL(/\/admin\/cdrs\/\d+$/);
   await hydrated(page);
-  await page.getByTestId('cdr-reason').getByText('192.0.2.77').waitFor();
+  await page.getByTestId('cdr-reason').getByText('198.18.0.77').waitFor();
   await page.getByTestId('cdr-facts').getByText('not routed').or(page.getByTestId('cdr-facts').getByText('sip:127.0.0.1:5070')).first().waitFor();
-  assert.ok((await page.locator('pre.raw').textContent()).includes('"src_ip": "192.0.2.77"'));
+  assert.ok((await page.locator('pre.raw').textContent()).includes('"src_ip": "198.18.0.77"'));
   await expectAccessible(page, 'CDR page');
   await page.getByTestId('reprocess-one').click();
   await toast(page, 'Processed again: still not rated');
+
+  await page.goto('/admin/spend');
+  await hydrated(page);
+  await page.getByTestId('spend-as-of').waitFor();
+  await expectAccessible(page, '24 hour spend');
 
   await page.goto('/admin/balances');
   await hydrated(page);

@@ -57,6 +57,8 @@ pub async fn save_credit_alert(
     active.recipients = Set(alert.recipients.join(","));
     active.repeat_every_hours = Set(alert.repeat_every_hours.map(i64::from));
     active.enabled = Set(alert.enabled);
+    // A changed alert is judged afresh at the next posting.
+    active.armed = Set(true);
     active.updated_at = Set(now);
     let after = audit::save(
         &txn,

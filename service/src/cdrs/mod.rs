@@ -13,6 +13,7 @@
 //! can be processed again once the configuration is fixed.
 
 pub mod api_keys;
+pub mod credit;
 pub mod decks;
 pub mod views;
 
@@ -493,45 +494,71 @@ impl Postings {
             return;
         };
         let at = cdr.setup_at;
-        let mut touch = |carrier_id: i64, amount: i64| {
-            let entry = self.balances.entry(carrier_id).or_insert((0, at));
-            entry.0 += amount;
-            entry.1 = entry.1.max(at);
-        };
         if outcome.status != "rated" || cdr.answer_at.is_none() {
-            touch(m.customer.carrier_id, 0);
+            let entry = self
+                .balances
+                .entry(m.customer.carrier_id)
+                .or_insert((0, at));
+            entry.1 = entry.1.max(at);
             return;
         }
         let mut legs = vec![(m.customer.carrier_id, "revenue", -outcome.revenue_micros)];
         if let Some(s) = m.supplier {
             legs.push((s.carrier_id, "cost", outcome.cost_micros));
         }
+        let memo = format!("call {}", cdr.call_id.chars().take(200).collect::<String>());
         for (carrier_id, kind, amount) in legs {
-            touch(carrier_id, amount);
-            self.entries.push(ledger_entry::ActiveModel {
-                id: NotSet,
-                carrier_id: Set(carrier_id),
-                currency: Set(currencies.get(&carrier_id).cloned().unwrap_or_default()),
-                amount_micros: Set(amount),
-                kind: Set(kind.to_owned()),
-                cdr_id: Set(Some(cdr_id)),
-                memo: Set(format!(
-                    "call {}",
-                    cdr.call_id.chars().take(200).collect::<String>()
-                )),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+            self.push(
+                carrier_id,
+                kind,
+                amount,
+                Some(cdr_id),
+                &memo,
+                at,
+                currencies,
+                now,
+            );
         }
     }
 
-    /// Inserts the entries and adds their sums to the running balances, on `txn`.
+    /// One entry, and its amount added to the carrier's sum.
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        carrier_id: i64,
+        kind: &str,
+        amount: i64,
+        cdr_id: Option<i64>,
+        memo: &str,
+        at: DateTime<Utc>,
+        currencies: &HashMap<i64, String>,
+        now: DateTime<Utc>,
+    ) {
+        let entry = self.balances.entry(carrier_id).or_insert((0, at));
+        entry.0 += amount;
+        entry.1 = entry.1.max(at);
+        self.entries.push(ledger_entry::ActiveModel {
+            id: NotSet,
+            carrier_id: Set(carrier_id),
+            currency: Set(currencies.get(&carrier_id).cloned().unwrap_or_default()),
+            amount_micros: Set(amount),
+            kind: Set(kind.to_owned()),
+            cdr_id: Set(cdr_id),
+            memo: Set(memo.to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+    }
+
+    /// Inserts the entries, adds their sums to the running balances and runs credit
+    /// control for the carriers touched, on `txn`.
     async fn write<C: ConnectionTrait>(
         self,
         txn: &C,
         currencies: &HashMap<i64, String>,
         now: DateTime<Utc>,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<credit::CreditChanges> {
+        let touched: Vec<i64> = self.balances.keys().copied().collect();
         for chunk in self.entries.chunks(INSERT_CHUNK) {
             ledger_entry::Entity::insert_many(chunk.to_vec())
                 .exec(txn)
@@ -543,6 +570,8 @@ impl Postings {
                 currency: Set(currencies.get(&carrier_id).cloned().unwrap_or_default()),
                 balance_micros: Set(amount),
                 last_cdr_at: Set(Some(last_cdr)),
+                blocked: Set(false),
+                blocked_at: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             })
@@ -569,7 +598,7 @@ impl Postings {
             .into_query();
             txn.execute(&stmt).await?;
         }
-        Ok(())
+        credit::check(txn, &touched, now).await
     }
 }
 
@@ -769,4 +798,168 @@ pub async fn reprocess(
     ledger.write(&txn, &pricing.currencies, now).await?;
     txn.commit().await?;
     Ok(report)
+}
+
+/// Kinds of ledger entries posted by hand (CDRs post `revenue` and `cost`).
+pub const MANUAL_KINDS: [&str; 2] = ["payment", "adjustment"];
+
+/// Posts a payment or an adjustment of `amount_micros` (DIDTron's side: positive when
+/// the carrier's credit grows, e.g. a customer's payment) to `carrier_id`'s account,
+/// with its balance and credit control, in one transaction, audited as `actor`'s.
+/// A payment that lifts a blocked carrier above zero unblocks it.
+///
+/// Errors: `Validation` on `kind` (not one of [`MANUAL_KINDS`]), `amount` (zero) or
+/// `memo` (over 255 characters); `NotFound` for the carrier.
+pub async fn post_adjustment(
+    db: &DatabaseConnection,
+    actor: &crate::audit::Actor,
+    carrier_id: i64,
+    kind: &str,
+    amount_micros: i64,
+    memo: &str,
+) -> ServiceResult<credit::CreditChanges> {
+    let mut errors = domain::FieldErrors::new();
+    if !MANUAL_KINDS.contains(&kind) {
+        errors.add("kind", "Choose payment or adjustment.");
+    }
+    if amount_micros == 0 {
+        errors.add("amount", "Enter an amount other than zero.");
+    }
+    if memo.chars().count() > 255 {
+        errors.add("memo", "Keep the note under 256 characters.");
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let carrier = crate::carriers::get_carrier_in(&txn, carrier_id).await?;
+    let currencies = HashMap::from([(carrier_id, carrier.currency.clone())]);
+    let now = Utc::now();
+    let mut ledger = Postings::default();
+    ledger.push(
+        carrier_id,
+        kind,
+        amount_micros,
+        None,
+        memo,
+        now,
+        &currencies,
+        now,
+    );
+    // A hand posting is not a call: it must not move "last CDR".
+    let last_cdr = balance(&txn, carrier_id).await?.and_then(|b| b.last_cdr_at);
+    let changes = ledger.write(&txn, &currencies, now).await?;
+    carrier_balance::Entity::update_many()
+        .col_expr(carrier_balance::Column::LastCdrAt, Expr::value(last_cdr))
+        .filter(carrier_balance::Column::CarrierId.eq(carrier_id))
+        .exec(&txn)
+        .await?;
+    #[derive(Serialize)]
+    struct Posted<'a> {
+        kind: &'a str,
+        amount: String,
+        memo: &'a str,
+    }
+    crate::audit::record_change(
+        &txn,
+        actor,
+        "ledger_entry",
+        carrier_id,
+        Some(carrier_id),
+        None,
+        Some(&Posted {
+            kind,
+            amount: format!(
+                "{} {}",
+                crate::rate_plans::rate_text(amount_micros),
+                carrier.currency
+            ),
+            memo,
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(changes)
+}
+
+/// A carrier whose running balance differs from the sum of its ledger entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BalanceMismatch {
+    pub carrier_id: i64,
+    /// `carrier_balances.balance_micros` (0 when the row is missing).
+    pub running_micros: i64,
+    /// The sum of `ledger_entries.amount_micros`.
+    pub ledger_micros: i64,
+}
+
+/// Reconciles every running balance with the ledger: the carriers whose running
+/// balance is not the sum of their entries (none, when every posting went through
+/// [`ingest`], [`reprocess`] or [`post_adjustment`]). With `repair`, each running
+/// balance is set to its ledger sum, in one transaction; the ledger is never changed.
+///
+/// Errors: the database's.
+pub async fn reconcile(
+    db: &DatabaseConnection,
+    repair: bool,
+) -> ServiceResult<Vec<BalanceMismatch>> {
+    let txn = crate::db::begin_write(db).await?;
+    let sums: Vec<(i64, i64)> = ledger_entry::Entity::find()
+        .select_only()
+        .column(ledger_entry::Column::CarrierId)
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT)"),
+            "total",
+        )
+        .group_by(ledger_entry::Column::CarrierId)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let running: HashMap<i64, i64> = carrier_balance::Entity::find()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|b| (b.carrier_id, b.balance_micros))
+        .collect();
+    let mut mismatches: Vec<BalanceMismatch> = sums
+        .iter()
+        .filter(|(id, sum)| running.get(id).copied().unwrap_or(0) != *sum)
+        .map(|&(carrier_id, ledger_micros)| BalanceMismatch {
+            carrier_id,
+            running_micros: running.get(&carrier_id).copied().unwrap_or(0),
+            ledger_micros,
+        })
+        .collect();
+    let summed: HashSet<i64> = sums.iter().map(|s| s.0).collect();
+    mismatches.extend(
+        running
+            .iter()
+            .filter(|(id, micros)| !summed.contains(id) && **micros != 0)
+            .map(|(&carrier_id, &running_micros)| BalanceMismatch {
+                carrier_id,
+                running_micros,
+                ledger_micros: 0,
+            }),
+    );
+    mismatches.sort_by_key(|m| m.carrier_id);
+    if repair {
+        for m in &mismatches {
+            carrier_balance::Entity::update_many()
+                .col_expr(
+                    carrier_balance::Column::BalanceMicros,
+                    Expr::value(m.ledger_micros),
+                )
+                .col_expr(carrier_balance::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(carrier_balance::Column::CarrierId.eq(m.carrier_id))
+                .exec(&txn)
+                .await?;
+            tracing::warn!(
+                carrier = m.carrier_id,
+                running = m.running_micros,
+                ledger = m.ledger_micros,
+                "running balance repaired from the ledger"
+            );
+        }
+    }
+    txn.commit().await?;
+    Ok(mismatches)
 }

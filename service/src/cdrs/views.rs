@@ -4,11 +4,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::cdr::views::{ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow};
+use domain::cdr::views::{
+    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, Spend24h, SpendHour, SpendRow,
+};
 use domain::listing::{page_size, Page};
 use domain::FieldErrors;
 use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
+};
 
 use crate::entity::{api_key, carrier, carrier_balance, cdr, interconnect};
 use crate::rate_plans::rate_text;
@@ -250,6 +255,7 @@ pub async fn balances(db: &DatabaseConnection) -> ServiceResult<Vec<BalanceRow>>
                 available: rate_text(available),
                 available_micros: available,
                 status: c.status,
+                blocked: b.is_some_and(|b| b.blocked),
                 last_cdr_at: b.and_then(|b| b.last_cdr_at).map(rfc3339),
             }
         })
@@ -273,4 +279,157 @@ pub async fn api_key_rows(db: &DatabaseConnection) -> ServiceResult<Vec<ApiKeyRo
             revoked_at: k.revoked_at.map(rfc3339),
         })
         .collect())
+}
+
+fn placeholder(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    }
+}
+
+fn sum(col: &str) -> String {
+    format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)")
+}
+
+/// The 24 hours up to `now`: traffic by customer and by supplier (highest revenue or
+/// cost first) and hourly totals per currency. Read from the CDRs with grouped
+/// queries; mediated CDRs only.
+pub async fn spend_24h(db: &DatabaseConnection, now: DateTime<Utc>) -> ServiceResult<Spend24h> {
+    let backend = db.get_database_backend();
+    let since = now - chrono::Duration::hours(24);
+    let p = placeholder(backend);
+    let mut sides = Vec::new();
+    for side in ["customer", "supplier"] {
+        let sql = format!(
+            "SELECT {side}_carrier_id AS carrier_id, COALESCE(currency, '') AS currency, \
+             COUNT(*) AS calls, {answered} AS answered, {duration} AS duration_ms, \
+             {revenue} AS revenue, {cost} AS cost \
+             FROM cdrs WHERE setup_at >= {p} AND {side}_carrier_id IS NOT NULL \
+             GROUP BY {side}_carrier_id, currency",
+            answered = sum("CASE WHEN answer_at IS NULL THEN 0 ELSE 1 END"),
+            duration = sum("duration_ms"),
+            revenue = sum("revenue_micros"),
+            cost = sum("cost_micros"),
+        );
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, [since.into()]))
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let get = |c: &str| r.try_get::<i64>("", c);
+            out.push((
+                get("carrier_id")?,
+                r.try_get::<String>("", "currency")?,
+                get("calls")?,
+                get("answered")?,
+                get("duration_ms")?,
+                get("revenue")?,
+                get("cost")?,
+            ));
+        }
+        sides.push(out);
+    }
+    let ids: Vec<i64> = sides.iter().flatten().map(|r| r.0).collect();
+    let names = carrier_names(db, ids).await?;
+    let rows_of = |side: &Vec<(i64, String, i64, i64, i64, i64, i64)>, by_cost: bool| {
+        let mut rows: Vec<(i64, SpendRow)> = side
+            .iter()
+            .map(
+                |(id, currency, calls, answered, duration_ms, revenue, cost)| {
+                    // Per mille, rounded half up, shown as a percentage with one decimal.
+                    let asr = if *calls > 0 {
+                        let permille = (answered * 2000 / calls + 1) / 2;
+                        format!("{}.{}", permille / 10, permille % 10)
+                    } else {
+                        "—".into()
+                    };
+                    (
+                        if by_cost { *cost } else { *revenue },
+                        SpendRow {
+                            carrier_id: *id,
+                            name: names
+                                .get(id)
+                                .cloned()
+                                .unwrap_or_else(|| format!("carrier {id}")),
+                            currency: currency.clone(),
+                            calls: *calls,
+                            answered: *answered,
+                            minutes: format!(
+                                "{}.{}",
+                                duration_ms / 60_000,
+                                (duration_ms % 60_000) / 6_000
+                            ),
+                            revenue: rate_text(*revenue),
+                            cost: rate_text(*cost),
+                            margin: rate_text(revenue - cost),
+                            asr,
+                        },
+                    )
+                },
+            )
+            .collect();
+        rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+        rows.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
+    };
+    let customers = rows_of(&sides[0], false);
+    let suppliers = rows_of(&sides[1], true);
+
+    let bucket = match backend {
+        DbBackend::Postgres => {
+            "to_char(date_trunc('hour', setup_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:00')"
+        }
+        _ => "strftime('%Y-%m-%dT%H:00', setup_at)",
+    };
+    let sql = format!(
+        "SELECT {bucket} AS hour, COALESCE(currency, '') AS currency, COUNT(*) AS calls, \
+         {revenue} AS revenue, {cost} AS cost FROM cdrs \
+         WHERE setup_at >= {p} AND customer_carrier_id IS NOT NULL GROUP BY 1, 2",
+        revenue = sum("revenue_micros"),
+        cost = sum("cost_micros"),
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [since.into()]))
+        .await?;
+    let mut by_currency: std::collections::BTreeMap<String, HashMap<String, (i64, i64, i64)>> =
+        Default::default();
+    for r in rows {
+        let currency: String = r.try_get("", "currency")?;
+        by_currency.entry(currency).or_default().insert(
+            r.try_get("", "hour")?,
+            (
+                r.try_get("", "calls")?,
+                r.try_get("", "revenue")?,
+                r.try_get("", "cost")?,
+            ),
+        );
+    }
+    // The hours the window touches: the one it starts in to the current one (25).
+    let hours = by_currency
+        .into_iter()
+        .filter(|(currency, _)| !currency.is_empty())
+        .map(|(currency, held)| {
+            let points = (0..=24)
+                .map(|i| {
+                    let t = since + chrono::Duration::hours(i);
+                    let hour = t.format("%Y-%m-%dT%H:00").to_string();
+                    let (calls, revenue_micros, cost_micros) =
+                        held.get(&hour).copied().unwrap_or_default();
+                    SpendHour {
+                        hour,
+                        calls,
+                        revenue_micros,
+                        cost_micros,
+                    }
+                })
+                .collect();
+            (currency, points)
+        })
+        .collect();
+    Ok(Spend24h {
+        as_of: rfc3339(now),
+        customers,
+        suppliers,
+        hours,
+    })
 }

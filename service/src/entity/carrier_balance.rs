@@ -1,5 +1,6 @@
 //! `carrier_balances` table: each carrier's running balance, the sum of its ledger
-//! entries (same sign convention), updated in the transaction that posts them.
+//! entries (same sign convention), updated in the transaction that posts them, and
+//! whether the carrier is blocked for want of credit.
 
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
@@ -12,6 +13,9 @@ pub struct Model {
     pub currency: String,
     pub balance_micros: i64,
     pub last_cdr_at: Option<DateTimeUtc>,
+    /// Refused by routing: the available credit reached zero.
+    pub blocked: bool,
+    pub blocked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

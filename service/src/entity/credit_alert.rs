@@ -16,6 +16,10 @@ pub struct Model {
     /// `None`: once until the balance recovers.
     pub repeat_every_hours: Option<i64>,
     pub enabled: bool,
+    /// Fires when the available credit falls below the threshold; disarmed when it
+    /// fires, re-armed when the credit rises to the threshold again.
+    pub armed: bool,
+    pub last_fired_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

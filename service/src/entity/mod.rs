@@ -15,6 +15,7 @@ pub mod interconnect_codec;
 pub mod interconnect_service;
 pub mod job;
 pub mod ledger_entry;
+pub mod mail_outbox;
 pub mod rate;
 pub mod rate_import;
 pub mod rate_plan;

@@ -364,6 +364,56 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
         assert_eq!((again.received, again.rated), (2, 0));
         assert_eq!(balance(db, w.customer).await, -60_000);
         assert_eq!(ledger_entry::Entity::find().count(db).await.unwrap(), 4);
+
+        // The running balances agree with the ledger; a balance damaged by hand is
+        // found and repaired from the ledger.
+        assert_eq!(cdrs::reconcile(db, false).await.unwrap(), vec![]);
+        sea_orm::ConnectionTrait::execute_unprepared(
+            db,
+            "UPDATE carrier_balances SET balance_micros = balance_micros + 7",
+        )
+        .await
+        .unwrap();
+        let found = cdrs::reconcile(db, true).await.unwrap();
+        assert_eq!(found.len(), 2, "{}", env.name);
+        assert_eq!((found[0].running_micros - found[0].ledger_micros), 7);
+        assert_eq!(cdrs::reconcile(db, false).await.unwrap(), vec![]);
+
+        // The 24 hour spend: every mediated call counts as an attempt.
+        let spend = cdrs::views::spend_24h(db, Utc::now()).await.unwrap();
+        let acme = &spend.customers[0];
+        assert_eq!(
+            (
+                acme.name.as_str(),
+                acme.calls,
+                acme.answered,
+                acme.asr.as_str(),
+                acme.minutes.as_str()
+            ),
+            ("Acme Telecom", 5, 4, "80.0", "1.9"),
+            "{}",
+            env.name
+        );
+        assert_eq!(
+            (
+                acme.revenue.as_str(),
+                acme.cost.as_str(),
+                acme.margin.as_str()
+            ),
+            ("0.0600", "0.0450", "0.0150")
+        );
+        assert_eq!(
+            (spend.suppliers[0].name.as_str(), spend.suppliers[0].calls),
+            ("Airtel", 4)
+        );
+        let (currency, hours) = &spend.hours[0];
+        assert_eq!((currency.as_str(), hours.len()), ("USD", 25));
+        assert_eq!(
+            hours.iter().map(|h| h.revenue_micros).sum::<i64>(),
+            60_000,
+            "{}",
+            env.name
+        );
         let _ = std::fs::remove_dir_all(dir);
         env.cleanup().await;
     }
@@ -424,6 +474,114 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
             .await
             .unwrap()
             .is_none());
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn credit_alerts_fire_once_and_a_customer_out_of_credit_is_blocked_until_it_pays() {
+    use domain::carrier::{AccountingForm, CreditAlertForm};
+    use service::carriers::credit_alerts;
+    use service::entity::{audit_entry, credit_alert, mail_outbox};
+    for env in testing::backends().await {
+        let db = &env.db;
+        let (w, dir) = world(&env).await;
+        let decks = DeckCache::new();
+        carriers::update_accounting(
+            db,
+            &admin(),
+            w.customer,
+            &AccountingForm {
+                billing_mode: "prepaid".into(),
+                credit_limit: "0.05".into(),
+                billing_cycle: "monthly".into(),
+                payment_terms_days: "30".into(),
+                invoice_email: String::new(),
+                tax_id: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let alert = credit_alerts::save_credit_alert(
+            db,
+            &admin(),
+            w.customer,
+            None,
+            &CreditAlertForm {
+                threshold: "0.02".into(),
+                recipients: "noc@acme.test".into(),
+                repeat_every_hours: String::new(),
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+        let call = |id: &str, millis: i64| {
+            let body = kamailio(id, "203.0.113.10", "919812345678", 200, millis);
+            cdrs::parse_body(body.as_bytes()).unwrap()
+        };
+        let blocked = || async {
+            cdrs::balance(db, w.customer)
+                .await
+                .unwrap()
+                .is_some_and(|b| b.blocked)
+        };
+        let mails = || async { mail_outbox::Entity::find().all(db).await.unwrap() };
+
+        // 0.04 spent of 0.05: 0.01 left, below the 0.02 alert: one mail, not blocked.
+        cdrs::ingest(db, &decks, w.source, call("c1", 65_200))
+            .await
+            .unwrap();
+        let sent = mails().await;
+        assert_eq!(sent.len(), 1, "{}", env.name);
+        assert_eq!(sent[0].recipients, "noc@acme.test");
+        assert!(
+            sent[0].subject.contains("Acme Telecom"),
+            "{}",
+            sent[0].subject
+        );
+        assert!(
+            sent[0]
+                .body
+                .contains("available credit of Acme Telecom (ACME) is 0.0100 USD"),
+            "{}",
+            sent[0].body
+        );
+        assert!(!blocked().await);
+
+        // 0.02 more: -0.01 left: blocked (audited); the alert does not fire twice.
+        cdrs::ingest(db, &decks, w.source, call("c2", 10_000))
+            .await
+            .unwrap();
+        assert!(blocked().await, "{}", env.name);
+        assert_eq!(mails().await.len(), 1);
+        let audits = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Entity.eq("carrier_credit"))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(audits, 1);
+
+        // A payment of 0.10 lifts it to 0.09: unblocked, the alert re-armed.
+        let changes =
+            cdrs::post_adjustment(db, &admin(), w.customer, "payment", 100_000, "wire 123")
+                .await
+                .unwrap();
+        assert_eq!(changes.unblocked, vec![w.customer]);
+        assert!(!blocked().await);
+        assert_eq!(balance(db, w.customer).await, 40_000);
+        let alert = credit_alert::Entity::find_by_id(alert.id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(alert.armed && alert.last_fired_at.is_some());
+        assert!(
+            cdrs::post_adjustment(db, &admin(), w.customer, "gift", 1, "")
+                .await
+                .is_err()
+        );
+        let _ = std::fs::remove_dir_all(dir);
         env.cleanup().await;
     }
 }

@@ -2,7 +2,9 @@
 //! unrated CDRs again, the carrier balances, and the API keys of the switches. Staff
 //! only (`Role::Admin`); writes take the signed-in user as the audit actor.
 
-use domain::cdr::views::{ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, IngestReport};
+use domain::cdr::views::{
+    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, IngestReport, Spend24h,
+};
 use domain::listing::Page;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -62,6 +64,18 @@ pub async fn carrier_balances() -> Result<Vec<BalanceRow>, AppError> {
         async move {
             require(Role::Admin).await?;
             Ok(views::balances(&state()?.db).await?)
+        }
+        .await,
+    )
+}
+
+/// The rolling 24 hours of traffic up to now (GET).
+#[server(prefix = "/fn", endpoint = "admin/spend", input = GetUrl)]
+pub async fn fetch_spend_24h() -> Result<Spend24h, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(views::spend_24h(&state()?.db, chrono::Utc::now()).await?)
         }
         .await,
     )

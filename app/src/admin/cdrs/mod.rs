@@ -1,7 +1,8 @@
 //! The CDRs module: `/admin/cdrs` (every call the switches reported, filtered, with
 //! "Process again" for rejected and unrated ones), `/admin/cdrs/{id}` (one CDR: both
-//! legs' explanations and the record as received), `/admin/balances` (carrier
-//! balances and credit) and `/admin/api-keys` (the switches' API keys).
+//! legs' explanations and the record as received), `/admin/spend` (the rolling 24
+//! hours, live), `/admin/balances` (carrier balances and credit) and `/admin/api-keys`
+//! (the switches' API keys).
 
 pub mod api;
 
@@ -305,7 +306,7 @@ fn CdrLoaded(detail: CdrDetail, reload: Callback<()>) -> impl IntoView {
 pub fn BalancesPage() -> impl IntoView {
     let (rows, reload) = load_in_browser(carrier_balances);
     view! {
-        <PageHeader title="Carrier balances" description="Balance from the ledger (negative: the carrier owes us), credit limit and what is still available, lowest first.">
+        <PageHeader title="Carrier balances" description="Balance from the ledger (negative: the carrier owes us), credit limit and what is still available, lowest first. A customer with no credit left is blocked.">
             <button type="button" class="button" on:click=move |_| reload.run(())>"Refresh"</button>
         </PageHeader>
         {move || match rows.get() {
@@ -337,7 +338,11 @@ fn BalanceTable(rows: Vec<BalanceRow>) -> impl IntoView {
                 </thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
-                        let status_class = if r.status == "active" { "tag tag--ok" } else { "tag tag--muted" };
+                        let (status_class, status) = match (r.blocked, r.status.as_str()) {
+                            (true, _) => ("tag tag--crit", "blocked".to_owned()),
+                            (false, "active") => ("tag tag--ok", r.status.clone()),
+                            _ => ("tag tag--muted", r.status.clone()),
+                        };
                         view! {
                         <tr>
                             <td><a href=format!("/admin/carriers/{}", r.carrier_id)>{r.name}</a>" "<span class="cell-note">{r.account_code}</span></td>
@@ -346,7 +351,7 @@ fn BalanceTable(rows: Vec<BalanceRow>) -> impl IntoView {
                             <td class="num">{r.credit_limit}</td>
                             <td class="num" class:negative={r.available_micros < 0}>{r.available}</td>
                             <td>{r.currency}</td>
-                            <td><span class=status_class>{r.status}</span></td>
+                            <td><span class=status_class>{status}</span></td>
                             <td class="num">{r.last_cdr_at.as_deref().map(utc).unwrap_or_else(|| "none yet".into())}</td>
                         </tr>
                     }}).collect_view()}
@@ -473,5 +478,163 @@ fn ApiKeyTable(rows: Vec<ApiKeyRow>, reload: Callback<()>) -> impl IntoView {
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// Seconds between refreshes of the live pages.
+const LIVE_REFRESH_SECS: u64 = 30;
+
+/// True when the browser tab is hidden (then live pages skip their refresh).
+fn page_hidden() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document().visibility_state() == web_sys::VisibilityState::Hidden
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
+/// `/admin/spend`: the rolling 24 hours by customer and by supplier, with an hourly
+/// chart per currency; refreshes every 30 s while the tab is visible.
+#[component]
+pub fn SpendPage() -> impl IntoView {
+    let (spend, reload) = load_in_browser(fetch_spend_24h);
+    Effect::new(move |_| {
+        if spend.with(|s| matches!(s, Some(Ok(_)))) {
+            set_timeout(
+                move || {
+                    leptos::task::spawn_local(async move {
+                        if page_hidden() {
+                            // Keep the data; look again later.
+                            let held = spend.try_get_untracked().flatten();
+                            spend.try_set(held);
+                            return;
+                        }
+                        let fresh = fetch_spend_24h().await;
+                        spend.try_set(Some(fresh));
+                    })
+                },
+                std::time::Duration::from_secs(LIVE_REFRESH_SECS),
+            );
+        }
+    });
+    view! {
+        <PageHeader title="24 hour spend" description="Traffic of the last 24 hours by customer and by supplier: revenue, cost, margin, minutes, calls and ASR. Refreshes every 30 seconds while this tab is open.">
+            <button type="button" class="button" on:click=move |_| reload.run(())>"Refresh now"</button>
+        </PageHeader>
+        {move || match spend.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
+            Some(Ok(s)) => view! {
+                <p class="muted" data-testid="spend-as-of">{format!("As of {} UTC", utc(&s.as_of))}</p>
+                {s.hours.iter().cloned().map(|(currency, hours)| view! { <HourChart currency hours/> }).collect_view()}
+                <h2 class="section-title">"By customer (revenue)"</h2>
+                <SpendTable caption="24 hour spend by customer" rows=s.customers.clone() testid="spend-customers"/>
+                <h2 class="section-title">"By supplier (cost)"</h2>
+                <SpendTable caption="24 hour spend by supplier" rows=s.suppliers.clone() testid="spend-suppliers"/>
+            }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn SpendTable(
+    caption: &'static str,
+    rows: Vec<domain::cdr::views::SpendRow>,
+    testid: &'static str,
+) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="empty">"No traffic in the last 24 hours."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid=testid>
+                <caption class="visually-hidden">{caption}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Carrier"</th>
+                        <th scope="col" class="num">"Calls"</th>
+                        <th scope="col" class="num">"Answered"</th>
+                        <th scope="col" class="num">"ASR %"</th>
+                        <th scope="col" class="num">"Minutes"</th>
+                        <th scope="col" class="num">"Revenue"</th>
+                        <th scope="col" class="num">"Cost"</th>
+                        <th scope="col" class="num">"Margin"</th>
+                        <th scope="col">"Currency"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|r| view! {
+                        <tr>
+                            <td><a href=format!("/admin/carriers/{}", r.carrier_id)>{r.name}</a></td>
+                            <td class="num">{r.calls}</td>
+                            <td class="num">{r.answered}</td>
+                            <td class="num">{r.asr}</td>
+                            <td class="num">{r.minutes}</td>
+                            <td class="num">{r.revenue}</td>
+                            <td class="num">{r.cost}</td>
+                            <td class="num">{r.margin}</td>
+                            <td>{r.currency}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// Revenue and cost per hour as an SVG bar chart (one currency), with its axis labels
+/// and the figures as the accessible description.
+#[component]
+fn HourChart(currency: String, hours: Vec<domain::cdr::views::SpendHour>) -> impl IntoView {
+    const W: i64 = 720;
+    const H: i64 = 180;
+    const LEFT: i64 = 64;
+    const BOTTOM: i64 = 24;
+    let top = hours
+        .iter()
+        .map(|h| h.revenue_micros.max(h.cost_micros))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let slot = (W - LEFT) / hours.len().max(1) as i64;
+    let bar = (slot - 4) / 2;
+    let height =
+        |micros: i64| (micros.max(0) as i128 * (H - BOTTOM - 8) as i128 / top as i128) as i64;
+    let total_revenue: i64 = hours.iter().map(|h| h.revenue_micros).sum();
+    let total_cost: i64 = hours.iter().map(|h| h.cost_micros).sum();
+    let title = format!(
+        "Revenue and cost per hour in {currency}, last 24 hours: revenue {} , cost {}",
+        domain::money::format_micros(total_revenue, 4),
+        domain::money::format_micros(total_cost, 4)
+    );
+    let id = format!("chart-{currency}");
+    let title_id = id.clone();
+    view! {
+        <figure class="chart" data-testid=format!("spend-chart-{currency}")>
+            <figcaption class="chart__caption">{format!("Per hour ({currency}) — ")}
+                <span class="chart__key chart__key--revenue">"revenue"</span>" and "
+                <span class="chart__key chart__key--cost">"cost"</span>
+            </figcaption>
+            <svg role="img" aria-labelledby=id viewBox=format!("0 0 {W} {H}") class="chart__svg">
+                <title id=title_id>{title}</title>
+                <line x1=LEFT y1=H - BOTTOM x2=W y2=H - BOTTOM class="chart__axis"/>
+                <text x=LEFT - 6 y=14 class="chart__label" text-anchor="end">{domain::money::format_micros(top, 2)}</text>
+                <text x=LEFT - 6 y=H - BOTTOM class="chart__label" text-anchor="end">"0"</text>
+                {hours.iter().enumerate().map(|(i, h)| {
+                    let x = LEFT + i as i64 * slot + 2;
+                    let (rh, ch) = (height(h.revenue_micros), height(h.cost_micros));
+                    let label = (i % 3 == 0).then(|| h.hour.get(11..16).unwrap_or("").to_owned());
+                    view! {
+                        <rect x=x y=H - BOTTOM - rh width=bar height=rh class="chart__bar chart__bar--revenue"/>
+                        <rect x=x + bar y=H - BOTTOM - ch width=bar height=ch class="chart__bar chart__bar--cost"/>
+                        {label.map(|l| view! { <text x=x y=H - 6 class="chart__label">{l}</text> })}
+                    }
+                }).collect_view()}
+            </svg>
+        </figure>
     }
 }
