@@ -117,6 +117,16 @@ pub static MODULES: &[AdminModule] = &[
         view: || view! { <super::cdrs::SpendPage/> }.into_any(),
     },
     AdminModule {
+        id: "totals",
+        title: "Balance and totals",
+        route: "/admin/totals",
+        section: Section::Traffic,
+        icon: IconName::Spend,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::cdrs::TotalsPage/> }.into_any(),
+    },
+    AdminModule {
         id: "balances",
         title: "Carrier balances",
         route: "/admin/balances",

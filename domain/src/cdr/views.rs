@@ -167,6 +167,9 @@ pub struct SpendRow {
     pub margin: String,
     /// Answer-seizure ratio, answered ÷ attempts, in percent with one decimal.
     pub asr: String,
+    /// Average call duration of the answered calls, in seconds rounded half up (`—`
+    /// without one).
+    pub acd: String,
 }
 
 /// One hour of one currency's traffic (for the chart), micro-units.
@@ -189,4 +192,18 @@ pub struct Spend24h {
     pub customers: Vec<SpendRow>,
     pub suppliers: Vec<SpendRow>,
     pub hours: Vec<(String, Vec<SpendHour>)>,
+}
+
+/// The Balance and totals page for one period: per currency, by customer and by
+/// destination (rows as [`SpendRow`]; `carrier_id` is 0 where the row is not a carrier).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalsView {
+    /// `today`, `7d` or `month`.
+    pub period: String,
+    /// RFC 3339, UTC: the period's start and the moment it was read.
+    pub since: String,
+    pub as_of: String,
+    pub by_currency: Vec<SpendRow>,
+    pub by_carrier: Vec<SpendRow>,
+    pub by_destination: Vec<SpendRow>,
 }

@@ -92,6 +92,12 @@ test('a switch key is created, CDRs arrive with it and are explained, and revoki
   await page.getByTestId('spend-as-of').waitFor();
   await expectAccessible(page, '24 hour spend');
 
+  await page.goto('/admin/totals?period=7d');
+  await hydrated(page);
+  await page.getByTestId('totals-period').waitFor();
+  assert.equal(await page.getByRole('link', { name: '7 days' }).getAttribute('aria-current'), 'page');
+  await expectAccessible(page, 'balance and totals');
+
   await page.goto('/admin/balances');
   await hydrated(page);
   await page.getByTestId('balances-table').or(page.getByText('No carriers yet')).first().waitFor();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::cdr::views::{
-    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, Spend24h, SpendHour, SpendRow,
+    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, Spend24h, SpendHour, SpendRow, TotalsView,
 };
 use domain::listing::{page_size, Page};
 use domain::FieldErrors;
@@ -292,6 +292,139 @@ fn sum(col: &str) -> String {
     format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)")
 }
 
+/// One group's sums over a time window (see [`grouped_totals`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Totals {
+    key: String,
+    currency: String,
+    calls: i64,
+    answered: i64,
+    duration_ms: i64,
+    revenue: i64,
+    cost: i64,
+}
+
+/// Sums of the mediated CDRs set up in `[since, until)`, grouped by the SQL expression
+/// `key` (cast to text) and currency: attempts, answered calls, talk time, revenue and
+/// cost. One grouped query; `key` is ours, never user input.
+async fn grouped_totals(
+    db: &DatabaseConnection,
+    key: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> ServiceResult<Vec<Totals>> {
+    let backend = db.get_database_backend();
+    let (p1, p2) = match backend {
+        DbBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    let sql = format!(
+        "SELECT CAST({key} AS TEXT) AS k, COALESCE(currency, '') AS currency, \
+         COUNT(*) AS calls, {answered} AS answered, {duration} AS duration_ms, \
+         {revenue} AS revenue, {cost} AS cost \
+         FROM cdrs WHERE setup_at >= {p1} AND setup_at < {p2} AND {key} IS NOT NULL \
+         GROUP BY {key}, currency",
+        answered = sum("CASE WHEN answer_at IS NULL THEN 0 ELSE 1 END"),
+        duration = sum("duration_ms"),
+        revenue = sum("revenue_micros"),
+        cost = sum("cost_micros"),
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [since.into(), until.into()],
+        ))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let get = |c: &str| r.try_get::<i64>("", c);
+        out.push(Totals {
+            key: r.try_get("", "k")?,
+            currency: r.try_get("", "currency")?,
+            calls: get("calls")?,
+            answered: get("answered")?,
+            duration_ms: get("duration_ms")?,
+            revenue: get("revenue")?,
+            cost: get("cost")?,
+        });
+    }
+    Ok(out)
+}
+
+/// `part ÷ whole` as a percentage with one decimal, rounded half up; `—` for 0 ÷ 0.
+fn percent(part: i64, whole: i64) -> String {
+    if whole <= 0 {
+        return "—".into();
+    }
+    let permille = (part * 2000 / whole + 1) / 2;
+    format!("{}.{}", permille / 10, permille % 10)
+}
+
+/// Milliseconds as minutes with one decimal (truncated).
+fn minutes(ms: i64) -> String {
+    format!("{}.{}", ms / 60_000, (ms % 60_000) / 6_000)
+}
+
+/// Rows of `totals`, named by `name`, largest `by` first (then by name).
+fn spend_rows(
+    totals: Vec<Totals>,
+    name: impl Fn(&str) -> (i64, String),
+    by_cost: bool,
+) -> Vec<SpendRow> {
+    let mut rows: Vec<(i64, SpendRow)> = totals
+        .into_iter()
+        .map(|t| {
+            let (carrier_id, label) = name(&t.key);
+            (
+                if by_cost { t.cost } else { t.revenue },
+                SpendRow {
+                    carrier_id,
+                    name: label,
+                    currency: t.currency,
+                    calls: t.calls,
+                    answered: t.answered,
+                    minutes: minutes(t.duration_ms),
+                    revenue: rate_text(t.revenue),
+                    cost: rate_text(t.cost),
+                    margin: rate_text(t.revenue - t.cost),
+                    asr: percent(t.answered, t.calls),
+                    acd: if t.answered > 0 {
+                        format!("{}", (t.duration_ms / t.answered + 500) / 1000)
+                    } else {
+                        "—".into()
+                    },
+                },
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+async fn carrier_rows(
+    db: &DatabaseConnection,
+    totals: Vec<Totals>,
+    by_cost: bool,
+) -> ServiceResult<Vec<SpendRow>> {
+    let ids: Vec<i64> = totals.iter().filter_map(|t| t.key.parse().ok()).collect();
+    let names = carrier_names(db, ids).await?;
+    Ok(spend_rows(
+        totals,
+        |key| {
+            let id = key.parse().unwrap_or(0);
+            (
+                id,
+                names
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("carrier {id}")),
+            )
+        },
+        by_cost,
+    ))
+}
+
 /// The 24 hours up to `now`: traffic by customer and by supplier (highest revenue or
 /// cost first) and hourly totals per currency. Read from the CDRs with grouped
 /// queries; mediated CDRs only.
@@ -299,81 +432,19 @@ pub async fn spend_24h(db: &DatabaseConnection, now: DateTime<Utc>) -> ServiceRe
     let backend = db.get_database_backend();
     let since = now - chrono::Duration::hours(24);
     let p = placeholder(backend);
-    let mut sides = Vec::new();
-    for side in ["customer", "supplier"] {
-        let sql = format!(
-            "SELECT {side}_carrier_id AS carrier_id, COALESCE(currency, '') AS currency, \
-             COUNT(*) AS calls, {answered} AS answered, {duration} AS duration_ms, \
-             {revenue} AS revenue, {cost} AS cost \
-             FROM cdrs WHERE setup_at >= {p} AND {side}_carrier_id IS NOT NULL \
-             GROUP BY {side}_carrier_id, currency",
-            answered = sum("CASE WHEN answer_at IS NULL THEN 0 ELSE 1 END"),
-            duration = sum("duration_ms"),
-            revenue = sum("revenue_micros"),
-            cost = sum("cost_micros"),
-        );
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, [since.into()]))
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let get = |c: &str| r.try_get::<i64>("", c);
-            out.push((
-                get("carrier_id")?,
-                r.try_get::<String>("", "currency")?,
-                get("calls")?,
-                get("answered")?,
-                get("duration_ms")?,
-                get("revenue")?,
-                get("cost")?,
-            ));
-        }
-        sides.push(out);
-    }
-    let ids: Vec<i64> = sides.iter().flatten().map(|r| r.0).collect();
-    let names = carrier_names(db, ids).await?;
-    let rows_of = |side: &Vec<(i64, String, i64, i64, i64, i64, i64)>, by_cost: bool| {
-        let mut rows: Vec<(i64, SpendRow)> = side
-            .iter()
-            .map(
-                |(id, currency, calls, answered, duration_ms, revenue, cost)| {
-                    // Per mille, rounded half up, shown as a percentage with one decimal.
-                    let asr = if *calls > 0 {
-                        let permille = (answered * 2000 / calls + 1) / 2;
-                        format!("{}.{}", permille / 10, permille % 10)
-                    } else {
-                        "—".into()
-                    };
-                    (
-                        if by_cost { *cost } else { *revenue },
-                        SpendRow {
-                            carrier_id: *id,
-                            name: names
-                                .get(id)
-                                .cloned()
-                                .unwrap_or_else(|| format!("carrier {id}")),
-                            currency: currency.clone(),
-                            calls: *calls,
-                            answered: *answered,
-                            minutes: format!(
-                                "{}.{}",
-                                duration_ms / 60_000,
-                                (duration_ms % 60_000) / 6_000
-                            ),
-                            revenue: rate_text(*revenue),
-                            cost: rate_text(*cost),
-                            margin: rate_text(revenue - cost),
-                            asr,
-                        },
-                    )
-                },
-            )
-            .collect();
-        rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
-        rows.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
-    };
-    let customers = rows_of(&sides[0], false);
-    let suppliers = rows_of(&sides[1], true);
+    let until = now + chrono::Duration::seconds(1);
+    let customers = carrier_rows(
+        db,
+        grouped_totals(db, "customer_carrier_id", since, until).await?,
+        false,
+    )
+    .await?;
+    let suppliers = carrier_rows(
+        db,
+        grouped_totals(db, "supplier_carrier_id", since, until).await?,
+        true,
+    )
+    .await?;
 
     let bucket = match backend {
         DbBackend::Postgres => {
@@ -431,5 +502,69 @@ pub async fn spend_24h(db: &DatabaseConnection, now: DateTime<Utc>) -> ServiceRe
         customers,
         suppliers,
         hours,
+    })
+}
+
+/// Start of `period` at `now`: `today` (UTC midnight), `7d` (7 × 24 hours back) or
+/// `month` (the 1st, UTC).
+///
+/// Errors: `Validation` on `period`.
+fn period_start(period: &str, now: DateTime<Utc>) -> ServiceResult<DateTime<Utc>> {
+    use chrono::Datelike;
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    match period {
+        "today" | "" => Ok(midnight(now.date_naive())),
+        "7d" => Ok(now - chrono::Duration::days(7)),
+        "month" => Ok(midnight(now.date_naive().with_day(1).expect("the 1st"))),
+        _ => {
+            let mut e = FieldErrors::new();
+            e.add("period", "Choose today, 7 days or this month.");
+            Err(e.into())
+        }
+    }
+}
+
+/// Balance and totals for `period` (see [`period_start`]) up to `now`: totals per
+/// currency, by customer and by destination (the customer leg's destination), each
+/// with calls, ASR, ACD, minutes, revenue, cost and margin.
+///
+/// Errors: `Validation` on `period`.
+pub async fn totals(
+    db: &DatabaseConnection,
+    period: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<TotalsView> {
+    let since = period_start(period, now)?;
+    let until = now + chrono::Duration::seconds(1);
+    let by_currency = spend_rows(
+        grouped_totals(db, "currency", since, until).await?,
+        |key| (0, key.to_owned()),
+        false,
+    )
+    .into_iter()
+    .filter(|r| !r.currency.is_empty())
+    .collect();
+    let by_carrier = carrier_rows(
+        db,
+        grouped_totals(db, "customer_carrier_id", since, until).await?,
+        false,
+    )
+    .await?;
+    let by_destination = spend_rows(
+        grouped_totals(db, "customer_destination", since, until).await?,
+        |key| (0, key.to_owned()),
+        false,
+    );
+    Ok(TotalsView {
+        period: if period.is_empty() {
+            "today".into()
+        } else {
+            period.to_owned()
+        },
+        since: rfc3339(since),
+        as_of: rfc3339(now),
+        by_currency,
+        by_carrier,
+        by_destination,
     })
 }

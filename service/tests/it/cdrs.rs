@@ -414,6 +414,25 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
             "{}",
             env.name
         );
+
+        // Balance and totals: per currency and by destination (the customer leg's).
+        let week = cdrs::views::totals(db, "7d", Utc::now()).await.unwrap();
+        let usd = &week.by_currency[0];
+        assert_eq!(
+            (usd.name.as_str(), usd.revenue.as_str(), usd.margin.as_str()),
+            ("USD", "0.0600", "0.0150")
+        );
+        assert_eq!(
+            (usd.acd.as_str(), usd.asr.as_str()),
+            ("29", "80.0"),
+            "115.2 s over 4 answered calls"
+        );
+        let india = &week.by_destination[0];
+        assert_eq!(
+            (india.name.as_str(), india.calls, india.revenue.as_str()),
+            ("India", 2, "0.0600")
+        );
+        assert!(cdrs::views::totals(db, "year", Utc::now()).await.is_err());
         let _ = std::fs::remove_dir_all(dir);
         env.cleanup().await;
     }

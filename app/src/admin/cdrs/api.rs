@@ -3,7 +3,7 @@
 //! only (`Role::Admin`); writes take the signed-in user as the audit actor.
 
 use domain::cdr::views::{
-    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, IngestReport, Spend24h,
+    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, IngestReport, Spend24h, TotalsView,
 };
 use domain::listing::Page;
 use leptos::prelude::*;
@@ -76,6 +76,18 @@ pub async fn fetch_spend_24h() -> Result<Spend24h, AppError> {
         async move {
             require(Role::Admin).await?;
             Ok(views::spend_24h(&state()?.db, chrono::Utc::now()).await?)
+        }
+        .await,
+    )
+}
+
+/// Totals of `period` (`today`, `7d`, `month`) up to now (GET).
+#[server(prefix = "/fn", endpoint = "admin/totals", input = GetUrl)]
+pub async fn fetch_totals(period: String) -> Result<TotalsView, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(views::totals(&state()?.db, &period, chrono::Utc::now()).await?)
         }
         .await,
     )

@@ -1,8 +1,8 @@
 //! The CDRs module: `/admin/cdrs` (every call the switches reported, filtered, with
 //! "Process again" for rejected and unrated ones), `/admin/cdrs/{id}` (one CDR: both
 //! legs' explanations and the record as received), `/admin/spend` (the rolling 24
-//! hours, live), `/admin/balances` (carrier balances and credit) and `/admin/api-keys`
-//! (the switches' API keys).
+//! hours, live), `/admin/totals` (balance and totals per period), `/admin/balances`
+//! (carrier balances and credit) and `/admin/api-keys` (the switches' API keys).
 
 pub mod api;
 
@@ -544,9 +544,15 @@ fn SpendTable(
     caption: &'static str,
     rows: Vec<domain::cdr::views::SpendRow>,
     testid: &'static str,
+    /// Heading of the first column.
+    #[prop(default = "Carrier")]
+    first: &'static str,
+    /// What to say without rows.
+    #[prop(default = "No traffic in the last 24 hours.")]
+    empty: &'static str,
 ) -> impl IntoView {
     if rows.is_empty() {
-        return view! { <p class="empty">"No traffic in the last 24 hours."</p> }.into_any();
+        return view! { <p class="empty">{empty}</p> }.into_any();
     }
     view! {
         <div class="table-wrap">
@@ -554,10 +560,11 @@ fn SpendTable(
                 <caption class="visually-hidden">{caption}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Carrier"</th>
+                        <th scope="col">{first}</th>
                         <th scope="col" class="num">"Calls"</th>
                         <th scope="col" class="num">"Answered"</th>
                         <th scope="col" class="num">"ASR %"</th>
+                        <th scope="col" class="num">"ACD (s)"</th>
                         <th scope="col" class="num">"Minutes"</th>
                         <th scope="col" class="num">"Revenue"</th>
                         <th scope="col" class="num">"Cost"</th>
@@ -568,10 +575,15 @@ fn SpendTable(
                 <tbody>
                     {rows.into_iter().map(|r| view! {
                         <tr>
-                            <td><a href=format!("/admin/carriers/{}", r.carrier_id)>{r.name}</a></td>
+                            <td>{if r.carrier_id > 0 {
+                                view! { <a href=format!("/admin/carriers/{}", r.carrier_id)>{r.name}</a> }.into_any()
+                            } else {
+                                r.name.into_any()
+                            }}</td>
                             <td class="num">{r.calls}</td>
                             <td class="num">{r.answered}</td>
                             <td class="num">{r.asr}</td>
+                            <td class="num">{r.acd}</td>
                             <td class="num">{r.minutes}</td>
                             <td class="num">{r.revenue}</td>
                             <td class="num">{r.cost}</td>
@@ -636,5 +648,71 @@ fn HourChart(currency: String, hours: Vec<domain::cdr::views::SpendHour>) -> imp
                 }).collect_view()}
             </svg>
         </figure>
+    }
+}
+
+/// The periods of the Balance and totals page: `(value, label)`.
+const PERIODS: [(&str, &str); 3] = [
+    ("today", "Today"),
+    ("7d", "7 days"),
+    ("month", "This month"),
+];
+
+/// `/admin/totals`: totals per currency, by customer and by destination for today, the
+/// last 7 days or this month (`?period=`).
+#[component]
+pub fn TotalsPage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let period = Memo::new(move |_| {
+        query
+            .get()
+            .get("period")
+            .filter(|p| PERIODS.iter().any(|(v, _)| v == p))
+            .unwrap_or_else(|| "today".to_owned())
+    });
+    let totals = RwSignal::new(None::<Result<domain::cdr::views::TotalsView, AppError>>);
+    let load = move || {
+        let p = period.get_untracked();
+        totals.set(None);
+        leptos::task::spawn_local(async move {
+            let fresh = fetch_totals(p).await;
+            totals.try_set(Some(fresh));
+        });
+    };
+    Effect::new(move |_| {
+        period.track();
+        load();
+    });
+    view! {
+        <PageHeader title="Balance and totals" description="Revenue, cost, margin, minutes, ASR and ACD per currency, by customer and by destination.">
+            <button type="button" class="button" on:click=move |_| load()>"Refresh"</button>
+        </PageHeader>
+        <nav class="segmented" aria-label="Period">
+            {PERIODS.iter().map(|(value, label)| {
+                let value = *value;
+                view! {
+                    <a class="segmented__item" href=format!("/admin/totals?period={value}")
+                        aria-current=move || (period.get() == value).then_some("page")>{*label}</a>
+                }
+            }).collect_view()}
+        </nav>
+        {move || match totals.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Err(error)) => view! { <ErrorPanel error on_retry=Callback::new(move |_| load())/> }.into_any(),
+            Some(Ok(t)) => view! {
+                <p class="muted" data-testid="totals-period">{format!("From {} to {} UTC", utc(&t.since), utc(&t.as_of))}</p>
+                <div class="stats" data-testid="totals-currencies">
+                    {t.by_currency.iter().map(|c| view! {
+                        <StatTile label=format!("Margin ({})", c.name) value=c.margin.clone()
+                            detail=format!("revenue {} · cost {} · {} min · ASR {} %", c.revenue, c.cost, c.minutes, c.asr)/>
+                    }).collect_view()}
+                </div>
+                <h2 class="section-title">"By customer"</h2>
+                <SpendTable caption="Totals by customer" rows=t.by_carrier.clone() testid="totals-carriers" empty="No traffic in this period."/>
+                <h2 class="section-title">"By destination"</h2>
+                <SpendTable caption="Totals by destination" rows=t.by_destination.clone() testid="totals-destinations"
+                    first="Destination" empty="No rated traffic in this period."/>
+            }.into_any(),
+        }}
     }
 }
