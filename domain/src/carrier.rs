@@ -151,7 +151,7 @@ fn micros_text(micros: i64) -> String {
 }
 
 /// A money amount typed into `what` (e.g. "the credit limit"). Errors are sentences.
-fn money(text: &str, what: &str) -> Result<i64, String> {
+pub(crate) fn money(text: &str, what: &str) -> Result<i64, String> {
     parse_micros(text).map_err(|e| match e {
         MoneyError::NotANumber(_) => {
             format!("Enter {what} as a number, e.g. 500 or 1250.50 (no currency sign or thousands separators).")

@@ -57,6 +57,66 @@ impl Disposition {
     }
 }
 
+crate::validation::string_enum! {
+    /// Ledger entries posted by hand (CDRs post `revenue` and `cost` themselves).
+    pub enum PostingKind {
+        /// Money received from the carrier (positive: its credit grows) or paid to it
+        /// (negative).
+        Payment = ("payment", "Payment"),
+        /// A correction either way, e.g. a credit note or a dispute settled.
+        Adjustment = ("adjustment", "Adjustment"),
+    }
+}
+
+/// The "Post payment" form as typed: `amount` is decimal text in the carrier's
+/// currency, DIDTron's side (positive raises the carrier's available credit).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostingForm {
+    pub kind: String,
+    pub amount: String,
+    pub memo: String,
+}
+
+/// A valid posting: `amount_micros` non-zero, `memo` at most 255 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posting {
+    pub kind: PostingKind,
+    pub amount_micros: i64,
+    pub memo: String,
+}
+
+/// Validates a posting form. Errors name `kind`, `amount` and `memo`.
+pub fn validate_posting(form: &PostingForm) -> Result<Posting, crate::FieldErrors> {
+    let mut errors = crate::FieldErrors::new();
+    let kind = PostingKind::parse(&form.kind);
+    if kind.is_none() {
+        errors.add("kind", "Choose payment or adjustment.");
+    }
+    let amount = match crate::carrier::money(&form.amount, "the amount") {
+        Ok(0) => {
+            errors.add("amount", "Enter an amount other than zero.");
+            None
+        }
+        Ok(m) => Some(m),
+        Err(message) => {
+            errors.add("amount", message);
+            None
+        }
+    };
+    let memo = form.memo.trim().to_owned();
+    if memo.chars().count() > 255 {
+        errors.add("memo", "Keep the note to 255 characters.");
+    }
+    match (kind, amount) {
+        (Some(kind), Some(amount_micros)) if errors.is_empty() => Ok(Posting {
+            kind,
+            amount_micros,
+            memo,
+        }),
+        _ => Err(errors),
+    }
+}
+
 /// One call leg as a switch reported it, read but not yet mediated.
 ///
 /// Invariants (kept by the constructors): `call_id` is 1–255 characters; `setup_at ≤
@@ -611,6 +671,29 @@ mod tests {
             (503, Disposition::Failed),
         ] {
             assert_eq!(Disposition::of_sip_code(code), d, "{code}");
+        }
+    }
+
+    #[test]
+    fn postings_name_their_bad_fields() {
+        let ok = validate_posting(&PostingForm {
+            kind: "payment".into(),
+            amount: "100.50".into(),
+            memo: " wire 42 ".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            (ok.kind, ok.amount_micros, ok.memo.as_str()),
+            (PostingKind::Payment, 100_500_000, "wire 42")
+        );
+        let bad = validate_posting(&PostingForm {
+            kind: "gift".into(),
+            amount: "0".into(),
+            memo: "x".repeat(256),
+        })
+        .unwrap_err();
+        for field in ["kind", "amount", "memo"] {
+            assert!(bad.get(field).is_some(), "{field}");
         }
     }
 

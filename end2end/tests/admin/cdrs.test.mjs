@@ -1,7 +1,7 @@
 // CDRs, balances and API keys: a key is created in the portal and shown once; a switch
 // posts a CDR with it; the CDR (from an address no interconnect has) is listed as
 // rejected with its reason, opens with the record as received, and can be processed
-// again; the 24 hour spend and the balances pages load; a revoked key is refused. Every page passes axe.
+// again; the 24 hour spend, totals and balances pages load and a payment is posted; a revoked key is refused. Every page passes axe.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, hydrated, expectAccessible, signIn, BASE_URL } from '../browser.mjs';
@@ -100,8 +100,30 @@ test('a switch key is created, CDRs arrive with it and are explained, and revoki
 
   await page.goto('/admin/balances');
   await hydrated(page);
-  await page.getByTestId('balances-table').or(page.getByText('No carriers yet')).first().waitFor();
+  // A carrier of its own, through the create dialog's server function.
+  const created = await page.evaluate(async () => {
+    const body = new URLSearchParams({
+      'form[name]': 'Ledger Test Carrier', 'form[account_code]': 'LEDGER1',
+      'form[carrier_type]': 'customer', 'form[currency]': 'EUR',
+    });
+    return (await fetch('/fn/admin/carriers/create', { method: 'POST', body })).ok;
+  });
+  assert.ok(created);
+  await page.reload();
+  await hydrated(page);
+  const balances = page.getByTestId('balances-table');
+  const ledgerRow = balances.locator('tr', { hasText: 'Ledger Test Carrier' });
+  await ledgerRow.getByText('none yet').waitFor();
   await expectAccessible(page, 'carrier balances');
+  await page.getByRole('button', { name: 'Post payment to Ledger Test Carrier' }).click();
+  const post = page.getByRole('dialog', { name: 'Post payment or adjustment' });
+  await post.getByText("To Ledger Test Carrier's account, in EUR.").waitFor();
+  await post.getByLabel('Amount').fill('25.5');
+  await post.getByLabel('Note').fill('wire 42');
+  await expectAccessible(page, 'post payment dialog');
+  await post.getByRole('button', { name: 'Post' }).click();
+  await toast(page, 'Posted to the ledger');
+  await ledgerRow.locator('td', { hasText: '25.5000' }).first().waitFor();
 
   // Revoked: the switch is refused.
   await page.goto('/admin/api-keys');

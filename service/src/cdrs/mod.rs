@@ -800,37 +800,25 @@ pub async fn reprocess(
     Ok(report)
 }
 
-/// Kinds of ledger entries posted by hand (CDRs post `revenue` and `cost`).
-pub const MANUAL_KINDS: [&str; 2] = ["payment", "adjustment"];
-
-/// Posts a payment or an adjustment of `amount_micros` (DIDTron's side: positive when
-/// the carrier's credit grows, e.g. a customer's payment) to `carrier_id`'s account,
+/// Posts a payment or an adjustment (DIDTron's side: a positive amount grows the
+/// carrier's available credit, e.g. a customer's payment) to `carrier_id`'s account,
 /// with its balance and credit control, in one transaction, audited as `actor`'s.
 /// A payment that lifts a blocked carrier above zero unblocks it.
 ///
-/// Errors: `Validation` on `kind` (not one of [`MANUAL_KINDS`]), `amount` (zero) or
-/// `memo` (over 255 characters); `NotFound` for the carrier.
+/// Errors: `Validation` naming `kind`, `amount` or `memo`
+/// ([`domain::cdr::validate_posting`]); `NotFound` for the carrier.
 pub async fn post_adjustment(
     db: &DatabaseConnection,
     actor: &crate::audit::Actor,
     carrier_id: i64,
-    kind: &str,
-    amount_micros: i64,
-    memo: &str,
+    form: &domain::cdr::PostingForm,
 ) -> ServiceResult<credit::CreditChanges> {
-    let mut errors = domain::FieldErrors::new();
-    if !MANUAL_KINDS.contains(&kind) {
-        errors.add("kind", "Choose payment or adjustment.");
-    }
-    if amount_micros == 0 {
-        errors.add("amount", "Enter an amount other than zero.");
-    }
-    if memo.chars().count() > 255 {
-        errors.add("memo", "Keep the note under 256 characters.");
-    }
-    if !errors.is_empty() {
-        return Err(errors.into());
-    }
+    let posting = domain::cdr::validate_posting(form)?;
+    let (kind, amount_micros, memo) = (
+        posting.kind.as_str(),
+        posting.amount_micros,
+        posting.memo.as_str(),
+    );
     let txn = crate::db::begin_write(db).await?;
     let carrier = crate::carriers::get_carrier_in(&txn, carrier_id).await?;
     let currencies = HashMap::from([(carrier_id, carrier.currency.clone())]);

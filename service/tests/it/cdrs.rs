@@ -500,6 +500,7 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
 #[tokio::test]
 async fn credit_alerts_fire_once_and_a_customer_out_of_credit_is_blocked_until_it_pays() {
     use domain::carrier::{AccountingForm, CreditAlertForm};
+    use domain::cdr::PostingForm;
     use service::carriers::credit_alerts;
     use service::entity::{audit_entry, credit_alert, mail_outbox};
     for env in testing::backends().await {
@@ -582,10 +583,18 @@ async fn credit_alerts_fire_once_and_a_customer_out_of_credit_is_blocked_until_i
         assert_eq!(audits, 1);
 
         // A payment of 0.10 lifts it to 0.09: unblocked, the alert re-armed.
-        let changes =
-            cdrs::post_adjustment(db, &admin(), w.customer, "payment", 100_000, "wire 123")
-                .await
-                .unwrap();
+        let changes = cdrs::post_adjustment(
+            db,
+            &admin(),
+            w.customer,
+            &PostingForm {
+                kind: "payment".into(),
+                amount: "0.10".into(),
+                memo: "wire 123".into(),
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(changes.unblocked, vec![w.customer]);
         assert!(!blocked().await);
         assert_eq!(balance(db, w.customer).await, 40_000);
@@ -595,11 +604,18 @@ async fn credit_alerts_fire_once_and_a_customer_out_of_credit_is_blocked_until_i
             .unwrap()
             .unwrap();
         assert!(alert.armed && alert.last_fired_at.is_some());
-        assert!(
-            cdrs::post_adjustment(db, &admin(), w.customer, "gift", 1, "")
-                .await
-                .is_err()
-        );
+        assert!(cdrs::post_adjustment(
+            db,
+            &admin(),
+            w.customer,
+            &PostingForm {
+                kind: "gift".into(),
+                amount: "1".into(),
+                memo: String::new()
+            }
+        )
+        .await
+        .is_err());
         let _ = std::fs::remove_dir_all(dir);
         env.cleanup().await;
     }

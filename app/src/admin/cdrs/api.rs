@@ -93,6 +93,23 @@ pub async fn fetch_totals(period: String) -> Result<TotalsView, AppError> {
     )
 }
 
+/// Posts a payment or adjustment to carrier `carrier_id`'s account (credit control
+/// runs with it: a payment can unblock the carrier).
+#[server(prefix = "/fn", endpoint = "admin/balances/post")]
+pub async fn post_to_ledger(
+    carrier_id: i64,
+    form: domain::cdr::PostingForm,
+) -> Result<(), AppError> {
+    respond(
+        async move {
+            let actor = actor(Role::Admin).await?;
+            cdrs::post_adjustment(&state()?.db, &actor, carrier_id, &form).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
 /// Every API key (GET).
 #[server(prefix = "/fn", endpoint = "admin/api-keys", input = GetUrl)]
 pub async fn api_key_rows() -> Result<Vec<ApiKeyRow>, AppError> {

@@ -7,14 +7,17 @@
 pub mod api;
 
 use domain::cdr::views::{ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow};
-use domain::cdr::{Disposition, LegRating};
+use domain::cdr::{validate_posting, Disposition, LegRating, PostingForm, PostingKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+use crate::admin::carriers::options_of;
 use crate::admin::rate_plans::api::rate_plan_carriers;
+use crate::bind;
 use crate::components::{
-    load_in_browser, use_pages, use_toaster, Column, ConfirmDelete, DataTable, Dialog, ErrorPanel,
-    FormActions, FormErrors, Loading, NotFound, PageHeader, StatTile, TextField,
+    load_in_browser, save_action, submit, use_pages, use_toaster, Column, ConfirmDelete, DataTable,
+    Dialog, ErrorPanel, FormActions, FormErrors, Loading, NotFound, PageHeader, SelectField,
+    StatTile, TextField,
 };
 use crate::error::AppError;
 use api::*;
@@ -305,6 +308,18 @@ fn CdrLoaded(detail: CdrDetail, reload: Callback<()>) -> impl IntoView {
 #[component]
 pub fn BalancesPage() -> impl IntoView {
     let (rows, reload) = load_in_browser(carrier_balances);
+    let posting: PostingTarget = RwSignal::new(None);
+    let posting_open = RwSignal::new(false);
+    Effect::new(move |_| {
+        if posting.with(Option::is_some) {
+            posting_open.set(true);
+        }
+    });
+    Effect::new(move |_| {
+        if !posting_open.get() {
+            posting.set(None);
+        }
+    });
     view! {
         <PageHeader title="Carrier balances" description="Balance from the ledger (negative: the carrier owes us), credit limit and what is still available, lowest first. A customer with no credit left is blocked.">
             <button type="button" class="button" on:click=move |_| reload.run(())>"Refresh"</button>
@@ -313,13 +328,63 @@ pub fn BalancesPage() -> impl IntoView {
             None => view! { <Loading/> }.into_any(),
             Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
             Some(Ok(rows)) if rows.is_empty() => view! { <p class="empty">"No carriers yet."</p> }.into_any(),
-            Some(Ok(rows)) => view! { <BalanceTable rows/> }.into_any(),
+            Some(Ok(rows)) => view! { <BalanceTable rows posting/> }.into_any(),
         }}
+        <Dialog title="Post payment or adjustment" open=posting_open>
+            <PostingDialog carrier=posting on_done=Callback::new(move |_| { posting_open.set(false); reload.run(()); })/>
+        </Dialog>
+    }
+}
+
+fn posting_help(name: &str, currency: &str) -> String {
+    format!(
+        "To {name}'s account, in {currency}. A positive amount raises its available credit \
+         (a payment received); a negative one lowers it."
+    )
+}
+
+/// The carrier a payment is being posted to: `(id, name, currency)`.
+type PostingTarget = RwSignal<Option<(i64, String, String)>>;
+
+#[component]
+fn PostingDialog(carrier: PostingTarget, on_done: Callback<()>) -> impl IntoView {
+    let form = RwSignal::new(PostingForm {
+        kind: "payment".into(),
+        ..PostingForm::default()
+    });
+    let errors = FormErrors::new();
+    let save = save_action(
+        errors,
+        "Posted to the ledger",
+        "Not posted",
+        move |f: PostingForm| {
+            let id = carrier.get_untracked().map_or(0, |c| c.0);
+            post_to_ledger(id, f)
+        },
+        move |_| {
+            form.set(PostingForm {
+                kind: "payment".into(),
+                ..PostingForm::default()
+            });
+            on_done.run(())
+        },
+    );
+    view! {
+        <p>{move || carrier.get().map(|(_, name, currency)| posting_help(&name, &currency))}</p>
+        <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_posting, save); }>
+            <SelectField label="Kind" name="kind" prefix="posting" bind=bind!(form.kind) errors
+                options={options_of::<PostingKind>()}/>
+            <TextField label="Amount" name="amount" prefix="posting" bind=bind!(form.amount) errors input_class="num"
+                help="e.g. 500 or -12.50; at most 6 decimals."/>
+            <TextField label="Note" name="memo" prefix="posting" bind=bind!(form.memo) errors
+                help="e.g. the bank reference."/>
+            <FormActions label="Post" pending=save.pending() errors/>
+        </form>
     }
 }
 
 #[component]
-fn BalanceTable(rows: Vec<BalanceRow>) -> impl IntoView {
+fn BalanceTable(rows: Vec<BalanceRow>, posting: PostingTarget) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="table" data-testid="balances-table">
@@ -334,10 +399,12 @@ fn BalanceTable(rows: Vec<BalanceRow>) -> impl IntoView {
                         <th scope="col">"Currency"</th>
                         <th scope="col">"Status"</th>
                         <th scope="col">"Last CDR (UTC)"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>
                     {rows.into_iter().map(|r| {
+                        let target = (r.carrier_id, r.name.clone(), r.currency.clone());
                         let (status_class, status) = match (r.blocked, r.status.as_str()) {
                             (true, _) => ("tag tag--crit", "blocked".to_owned()),
                             (false, "active") => ("tag tag--ok", r.status.clone()),
@@ -353,6 +420,10 @@ fn BalanceTable(rows: Vec<BalanceRow>) -> impl IntoView {
                             <td>{r.currency}</td>
                             <td><span class=status_class>{status}</span></td>
                             <td class="num">{r.last_cdr_at.as_deref().map(utc).unwrap_or_else(|| "none yet".into())}</td>
+                            <td class="actions">
+                                <button type="button" class="button button--small" aria-label=format!("Post payment to {}", target.1)
+                                    on:click=move |_| posting.set(Some(target.clone()))>"Post payment"</button>
+                            </td>
                         </tr>
                     }}).collect_view()}
                 </tbody>
