@@ -44,6 +44,27 @@ pub(crate) fn flag(name: &str, default: bool) -> ColumnDef {
     col
 }
 
+/// Required UTC timestamp.
+pub(crate) fn time(name: &str) -> ColumnDef {
+    let mut col = ColumnDef::new(Alias::new(name));
+    col.timestamp_with_time_zone().not_null();
+    col
+}
+
+/// Optional UTC timestamp.
+pub(crate) fn nullable_time(name: &str) -> ColumnDef {
+    let mut col = ColumnDef::new(Alias::new(name));
+    col.timestamp_with_time_zone().null();
+    col
+}
+
+/// Unbounded text, empty by default (JSON documents, reports).
+pub(crate) fn document(name: &str) -> ColumnDef {
+    let mut col = ColumnDef::new(Alias::new(name));
+    col.text().not_null().default("");
+    col
+}
+
 /// A foreign key `fk_<table>_<column>` to `to.id`.
 pub(crate) fn fk(
     table: &str,

@@ -9,29 +9,13 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::columns::{create, fk, id, index, int, nullable_int, nullable_text, text};
+use crate::columns::{
+    create, document, fk, id, index, int, nullable_int, nullable_text, nullable_time, text, time,
+};
 use crate::m20261121_000001_carriers::Carriers;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn time(name: &str) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.timestamp_with_time_zone().not_null();
-    col
-}
-
-fn nullable_time(name: &str) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.timestamp_with_time_zone().null();
-    col
-}
-
-fn document(name: &str) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.text().not_null().default("");
-    col
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -4,7 +4,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::columns::{create, id, nullable_int, nullable_text, text};
+use crate::columns::{create, flag, id, nullable_int, nullable_text, nullable_time, text};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -15,18 +15,6 @@ fn add(table: &str, column: ColumnDef) -> TableAlterStatement {
         .table(Alias::new(table))
         .add_column(&mut column)
         .to_owned()
-}
-
-fn flag(name: &str, default: bool) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.boolean().not_null().default(default);
-    col
-}
-
-fn nullable_time(name: &str) -> ColumnDef {
-    let mut col = ColumnDef::new(Alias::new(name));
-    col.timestamp_with_time_zone().null();
-    col
 }
 
 #[async_trait::async_trait]

@@ -178,27 +178,6 @@ pub struct CdrRecord {
     pub answered: bool,
 }
 
-/// Parses exact decimal seconds (`"3.003"`) into milliseconds.
-fn seconds_to_ms(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-    let whole: u64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut ms = 0u64;
-    for (i, b) in frac.bytes().take(3).enumerate() {
-        ms += u64::from(b - b'0') * 10u64.pow(2 - i as u32);
-    }
-    // Any fraction below a millisecond still started that millisecond.
-    let rest = frac.bytes().skip(3).any(|b| b != b'0');
-    whole.checked_mul(1000)?.checked_add(ms + u64::from(rest))
-}
-
 /// Streams CDRs from `reader` in `format`, calling `on_record` for each good row and
 /// `on_error` for each malformed one (with its line); returns nothing itself.
 pub fn read_cdrs(
@@ -383,10 +362,12 @@ fn parse_kamailio(line: &str, line_no: u64) -> Result<CdrRecord, String> {
     };
     let call_id = field("callid")?;
     let b_number = number(&field("callee")?, "callee")?;
-    let start_ms = seconds_to_ms(&field("start_time")?).ok_or("start_time is not epoch seconds")?;
+    let start_ms = domain::cdr::seconds_text_to_ms(&field("start_time")?)
+        .ok_or("start_time is not epoch seconds")?;
     let start = DateTime::<Utc>::from_timestamp_millis(start_ms as i64)
         .ok_or("start_time is out of range")?;
-    let duration_ms = seconds_to_ms(&field("duration")?).ok_or("duration is not seconds")?;
+    let duration_ms =
+        domain::cdr::seconds_text_to_ms(&field("duration")?).ok_or("duration is not seconds")?;
     let answered = field("sip_code")?.starts_with('2');
     Ok(CdrRecord {
         line: line_no,
@@ -499,6 +480,6 @@ mod tests {
             CdrFormat::detect("Master.csv", "\"acc\",\"1\""),
             CdrFormat::Asterisk
         );
-        assert_eq!(seconds_to_ms("0.0001"), Some(1));
+        assert_eq!(domain::cdr::seconds_text_to_ms("0.0001"), Some(1));
     }
 }

@@ -101,6 +101,7 @@ test('a carrier is created, every tab filled and saved, and everything persists'
   await alertDialog.getByLabel('Recipients').fill('billing@zeta.example');
   await alertDialog.getByRole('button', { name: 'Save credit alert' }).click();
   await page.getByTestId('alerts-table').getByText('billing@zeta.example').waitFor();
+  await page.getByTestId('alerts-table').getByText('never').waitFor();
   await expectAccessible(page, 'Credit Alerts tab');
 
   // Ingress interconnect.

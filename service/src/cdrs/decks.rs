@@ -70,13 +70,17 @@ impl DeckCache {
             })
             .collect::<Vec<_>>();
         let revision = format!("{}:{}", plan.id, plan.live_revision_id.unwrap_or(0));
-        let deck = CompiledDeck::compile(&revision, rows).map_err(|errors| {
-            ServiceError::Internal(format!(
-                "plan {} does not compile: {}",
-                plan.id,
-                errors.first().map(|e| e.to_string()).unwrap_or_default()
-            ))
-        })?;
+        // A large deck takes a while to compile: off the async workers.
+        let deck = tokio::task::spawn_blocking(move || CompiledDeck::compile(revision, rows))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("deck compile task: {e}")))?
+            .map_err(|errors| {
+                ServiceError::Internal(format!(
+                    "plan {} does not compile: {}",
+                    plan.id,
+                    errors.first().map(|e| e.to_string()).unwrap_or_default()
+                ))
+            })?;
         let mode = RoundingChoice::parse(&plan.rounding)
             .unwrap_or(RoundingChoice::HalfUp)
             .mode();

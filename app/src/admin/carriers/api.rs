@@ -66,6 +66,20 @@ pub struct SavedContact {
 pub struct SavedCreditAlert {
     pub id: i64,
     pub form: CreditAlertForm,
+    /// When it last fired (RFC 3339, UTC), if ever.
+    pub last_fired_at: Option<String>,
+    /// False after firing, until the available credit recovers to the threshold.
+    pub armed: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn saved_credit_alert(a: &service::entity::credit_alert::Model) -> SavedCreditAlert {
+    SavedCreditAlert {
+        id: a.id,
+        form: credit_alerts::credit_alert_form(a),
+        last_fired_at: a.last_fired_at.map(|t| t.to_rfc3339()),
+        armed: a.armed,
+    }
 }
 
 /// One change in a carrier's History.
@@ -393,10 +407,7 @@ pub async fn carrier_credit_alerts(carrier_id: i64) -> Result<Vec<SavedCreditAle
             Ok(credit_alerts::list_credit_alerts(&state()?.db, carrier_id)
                 .await?
                 .iter()
-                .map(|a| SavedCreditAlert {
-                    id: a.id,
-                    form: credit_alerts::credit_alert_form(a),
-                })
+                .map(saved_credit_alert)
                 .collect())
         }
         .await,
@@ -415,10 +426,7 @@ pub async fn save_credit_alert(
             let actor = actor(Role::Admin).await?;
             let a = credit_alerts::save_credit_alert(&state()?.db, &actor, carrier_id, id, &form)
                 .await?;
-            Ok(SavedCreditAlert {
-                id: a.id,
-                form: credit_alerts::credit_alert_form(&a),
-            })
+            Ok(saved_credit_alert(&a))
         }
         .await,
     )

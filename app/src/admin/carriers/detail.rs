@@ -540,7 +540,7 @@ fn CreditAlertsLoaded(id: i64, rows: Vec<SavedCreditAlert>, currency: String) ->
                         <caption class="visually-hidden">"Credit alerts"</caption>
                         <thead><tr>
                             <th scope="col" class="num">{format!("Falls below ({cur})")}</th>
-                            <th scope="col">"Recipients"</th><th scope="col">"Repeat"</th><th scope="col">"Enabled"</th><th scope="col">"Actions"</th>
+                            <th scope="col">"Recipients"</th><th scope="col">"Repeat"</th><th scope="col">"Enabled"</th><th scope="col">"Last fired (UTC)"</th><th scope="col">"Actions"</th>
                         </tr></thead>
                         <tbody>
                             <For each=move || items.get() key=|a| (a.id, format!("{:?}", a.form)) let:a>
@@ -553,6 +553,11 @@ fn CreditAlertsLoaded(id: i64, rows: Vec<SavedCreditAlert>, currency: String) ->
                                             <td>{a.form.recipients.replace('\n', ", ")}</td>
                                             <td>{if a.form.repeat_every_hours.is_empty() { "Once until it recovers".to_owned() } else { format!("Every {} h", a.form.repeat_every_hours) }}</td>
                                             <td>{if a.form.enabled { "Yes" } else { "No" }}</td>
+                                            <td class="num">{match (&a.last_fired_at, a.armed) {
+                                                (None, _) => "never".to_owned(),
+                                                (Some(at), true) => at.get(..16).unwrap_or(at).replace('T', " "),
+                                                (Some(at), false) => format!("{} — below; re-arms when the credit recovers", at.get(..16).unwrap_or(at).replace('T', " ")),
+                                            }}</td>
                                             <td class="actions">
                                                 <button type="button" class="button button--small" aria-label=format!("Edit alert at {}", a.form.threshold)
                                                     on:click=move |_| { editing.set(Some(Some(edit.clone()))); open.set(true) }>"Edit"</button>

@@ -43,15 +43,16 @@ pub async fn fetch_cdr(id: i64) -> Result<CdrDetail, AppError> {
     )
 }
 
-/// Processes the rejected and unrated CDRs again (those in `ids`, or up to 10 000 of
-/// all of them) with the configuration and rates in force now.
+/// Processes the rejected and unrated CDRs again (those in `ids`, or the oldest 1 000
+/// of all of them, to keep the request short: press again for more) with the
+/// configuration and rates in force now.
 #[server(prefix = "/fn", endpoint = "admin/cdrs/reprocess")]
 pub async fn reprocess_cdrs(ids: Option<Vec<i64>>) -> Result<IngestReport, AppError> {
     respond(
         async move {
             require(Role::Admin).await?;
             let state = state()?;
-            Ok(cdrs::reprocess(&state.db, &state.decks, ids.as_deref(), 10_000).await?)
+            Ok(cdrs::reprocess(&state.db, &state.decks, ids.as_deref(), 1_000).await?)
         }
         .await,
     )
