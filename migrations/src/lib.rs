@@ -15,6 +15,7 @@ mod m20261121_000005_rate_plans;
 mod m20261121_000006_rate_plan_derivations;
 mod m20261121_000007_cdrs;
 mod m20261121_000008_credit_control;
+mod m20261121_000009_cdr_files;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_rate_plan_derivations::Migration),
             Box::new(m20261121_000007_cdrs::Migration),
             Box::new(m20261121_000008_credit_control::Migration),
+            Box::new(m20261121_000009_cdr_files::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! the HTTP application ([`web::router`]) and graceful shutdown.
 
 pub mod api;
+pub mod cdr_files;
 pub mod config;
 pub mod rate_command;
 pub mod rate_plans;

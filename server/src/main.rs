@@ -5,6 +5,7 @@
 //! didtron migrate                      apply pending database migrations and exit
 //! didtron user create --email E --role admin|super_admin|customer [--carrier ID]
 //! didtron carrier create --name N --account-code C [--type customer|supplier|both] [--currency USD]
+//! didtron cdr import FILE [--format asterisk|csv|json] [--customer-interconnect ID] …
 //! didtron rate --deck DECK.csv --cdrs CDRS [--format asterisk|csv|kamailio-json] --out OUT.csv
 //! ```
 //! Configuration comes from the environment (see `server::config`).
@@ -49,6 +50,11 @@ enum Command {
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
+    },
+    /// CDR files.
+    Cdr {
+        #[command(subcommand)]
+        command: CdrCommand,
     },
     /// Rate decks.
     Deck {
@@ -113,6 +119,33 @@ enum DeckCommand {
         /// Publish the good lines and report the bad ones.
         #[arg(long)]
         skip_bad_rows: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CdrCommand {
+    /// Import a CDR file (Asterisk Master.csv, CSV with a header, or JSON lines): every
+    /// call stored, mediated, rated on both legs and posted, as the switch API does.
+    /// Nothing is stored when a line is bad (each is printed); a call already stored
+    /// from the same source is not stored again.
+    Import {
+        /// The file.
+        file: String,
+        /// `asterisk`, `csv` or `json`; guessed from the file when omitted.
+        #[arg(long)]
+        format: Option<String>,
+        /// File the calls under this switch's API key name (default: "File imports").
+        #[arg(long)]
+        source: Option<String>,
+        /// The customer's ingress interconnect id, for records without a source address.
+        #[arg(long)]
+        customer_interconnect: Option<i64>,
+        /// The supplier's egress interconnect id, for records without a known route.
+        #[arg(long)]
+        supplier_interconnect: Option<i64>,
+        /// Master.csv's accountcode is the customer carrier's account code.
+        #[arg(long)]
+        by_account_code: bool,
     },
 }
 
@@ -343,6 +376,89 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                         format!(": {}", view.error)
                     }
                 ))
+            }
+        }
+        Command::Cdr {
+            command:
+                CdrCommand::Import {
+                    file,
+                    format,
+                    source,
+                    customer_interconnect,
+                    supplier_interconnect,
+                    by_account_code,
+                },
+        } => {
+            let format = match format.as_deref() {
+                None => None,
+                Some(f) => Some(domain::cdr::views::CdrFileFormat::parse(f).ok_or_else(|| {
+                    anyhow::anyhow!("unknown CDR file format `{f}`: use asterisk, csv or json")
+                })?),
+            };
+            let db = connect(&config).await?;
+            service::db::migrate(&db).await?;
+            let files = service::files::Files::local(&config.files_dir).map_err(describe)?;
+            let ctx = service::jobs::JobContext {
+                db: db.clone(),
+                files,
+            };
+            let source_id = match source {
+                None => None,
+                Some(name) => Some(
+                    service::cdrs::api_keys::sources(&db)
+                        .await
+                        .map_err(describe)?
+                        .into_iter()
+                        .find(|k| k.name == name)
+                        .ok_or_else(|| anyhow::anyhow!("no CDR source is called `{name}`"))?
+                        .id,
+                ),
+            };
+            let bytes =
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
+            let name = std::path::Path::new(&file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.clone());
+            let options = domain::cdr::views::CdrFileOptions {
+                format,
+                source_id,
+                customer_interconnect_id: customer_interconnect,
+                supplier_interconnect_id: supplier_interconnect,
+                customer_by_account_code: by_account_code,
+            };
+            let view = service::cdrs::files::import_now(
+                &ctx,
+                &service::audit::Actor::system(),
+                &name,
+                bytes,
+                options,
+            )
+            .await
+            .map_err(describe)?;
+            let report = view.report.clone().unwrap_or_default();
+            println!(
+                "{}: {} ({}), {} CDRs read, filed under {}",
+                view.file_name, view.status, view.format, report.records, view.source
+            );
+            for e in &report.errors {
+                println!("  line {}: {}", e.line, e.message);
+            }
+            if report.bad_lines > report.errors.len() as u64 {
+                println!(
+                    "  … and {} more bad lines",
+                    report.bad_lines - report.errors.len() as u64
+                );
+            }
+            let i = &report.ingest;
+            println!(
+                "stored {} (rated {}, unrated {}, rejected {}), {} already stored",
+                i.stored, i.rated, i.unrated, i.rejected, i.duplicates
+            );
+            if view.status == "done" {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("nothing was stored: {}", view.error))
             }
         }
         Command::Ledger {

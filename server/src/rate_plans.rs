@@ -32,7 +32,7 @@ pub fn routes() -> Router<RouterState> {
 }
 
 /// Why a request without a staff session is refused.
-enum Refused {
+pub(crate) enum Refused {
     SignIn,
     Forbidden,
 }
@@ -46,7 +46,8 @@ impl IntoResponse for Refused {
     }
 }
 
-fn staff(auth: &AuthSession) -> Result<service::audit::Actor, Refused> {
+/// The signed-in staff member as the audit actor, or why not.
+pub(crate) fn staff(auth: &AuthSession) -> Result<service::audit::Actor, Refused> {
     match &auth.user {
         None => Err(Refused::SignIn),
         Some(user) if !user.0.role.satisfies(Role::Admin) => Err(Refused::Forbidden),
@@ -137,7 +138,7 @@ async fn upload(
 }
 
 /// A correlation id for the log line behind an error the browser sees.
-fn uuid_like() -> String {
+pub(crate) fn uuid_like() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 

@@ -81,6 +81,7 @@ pub fn router(config: &Config, app_state: AppState, store: AnySessionStore) -> R
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .merge(crate::rate_plans::routes())
+        .merge(crate::cdr_files::routes())
         .leptos_routes_with_context(
             &state,
             routes,

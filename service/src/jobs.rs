@@ -211,6 +211,7 @@ async fn dispatch(ctx: &JobContext, job: &job::Model) -> Result<(), JobError> {
         crate::rate_plans::import::READ_JOB | crate::rate_plans::import::PUBLISH_JOB => {
             crate::rate_plans::import::run_job(ctx, job).await
         }
+        crate::cdrs::files::IMPORT_JOB => crate::cdrs::files::run_job(ctx, job).await,
         other => Err(JobError::Final(format!("unknown job kind `{other}`"))),
     }
 }

@@ -12,6 +12,11 @@
 //!    and kept as received otherwise (it is not billed).
 //! 4. **Egress.** The route (`sip:host:port`) picks the supplier's egress interconnect
 //!    by address and port (5060 when the route names none).
+//!
+//! A record that names its interconnects (`customer_interconnect_id`,
+//! `supplier_interconnect_id`: a CDR file filed against them, or a switch echoing the
+//! routing answer) skips steps 1's address lookup and 4; the tech prefix is still
+//! stripped.
 //! 5. **Services.** Each interconnect's active service of its direction with a rate plan
 //!    gives the plan the leg is rated against.
 //!
@@ -69,11 +74,13 @@ pub enum Rejection {
     NoRoute,
     #[error("no egress interconnect has the address of route `{route}`")]
     UnknownRoute { route: String },
+    #[error("the record names {direction} interconnect {id}, which does not exist")]
+    UnknownInterconnect { direction: String, id: i64 },
 }
 
 impl Rejection {
     /// `unknown_source`, `no_tech_prefix`, `inactive`, `no_service`,
-    /// `malformed_number`, `no_route` or `unknown_route`.
+    /// `malformed_number`, `no_route`, `unknown_route` or `unknown_interconnect`.
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::UnknownSource { .. } => "unknown_source",
@@ -83,6 +90,7 @@ impl Rejection {
             Rejection::MalformedNumber { .. } => "malformed_number",
             Rejection::NoRoute => "no_route",
             Rejection::UnknownRoute { .. } => "unknown_route",
+            Rejection::UnknownInterconnect { .. } => "unknown_interconnect",
         }
     }
 }
@@ -300,11 +308,28 @@ impl MediationTables {
     /// Errors: the first step that fails, as a [`Rejection`].
     pub fn mediate(&self, cdr: &IncomingCdr) -> Result<Mediated, Rejection> {
         let billable = cdr.answer_at.is_some();
-        let candidates = self.ingress_candidates(cdr.source_ip);
+        let named = |id: i64, direction: Direction| {
+            self.interconnects
+                .get(&id)
+                .filter(|ic| ic.facts.direction == direction)
+                .ok_or(Rejection::UnknownInterconnect {
+                    direction: match direction {
+                        Direction::Ingress => "ingress".into(),
+                        Direction::Egress => "egress".into(),
+                    },
+                    id,
+                })
+        };
+        let source = cdr
+            .source_ip
+            .map_or_else(|| "(not reported)".to_owned(), |ip| ip.to_string());
+        let candidates = match (cdr.customer_interconnect_id, cdr.source_ip) {
+            (Some(id), _) => vec![named(id, Direction::Ingress)?.facts.id],
+            (None, Some(ip)) => self.ingress_candidates(ip),
+            (None, None) => Vec::new(),
+        };
         if candidates.is_empty() {
-            return Err(Rejection::UnknownSource {
-                ip: cdr.source_ip.to_string(),
-            });
+            return Err(Rejection::UnknownSource { ip: source });
         }
         let dialled = cdr.b_number.trim();
         let mut chosen: Option<&Compiled> = None;
@@ -328,7 +353,7 @@ impl MediationTables {
         }
         let Some(ingress) = chosen else {
             return Err(Rejection::NoTechPrefix {
-                ip: cdr.source_ip.to_string(),
+                ip: source,
                 b_number: dialled.to_owned(),
             });
         };
@@ -348,6 +373,10 @@ impl MediationTables {
         let customer = self.party(ingress, billable)?;
 
         let supplier = match cdr.route.as_deref() {
+            _ if cdr.supplier_interconnect_id.is_some() => {
+                let id = cdr.supplier_interconnect_id.unwrap_or_default();
+                Some(self.party(named(id, Direction::Egress)?, billable)?)
+            }
             None if billable => return Err(Rejection::NoRoute),
             None => None,
             Some(route) => match self
@@ -481,6 +510,61 @@ mod tests {
             "port 5060 by default"
         );
         assert_eq!(m.tech_prefix.as_deref(), Some("7788#"));
+    }
+
+    #[test]
+    fn named_interconnects_skip_the_address_lookups() {
+        let t = tables();
+        let own = crate::cdr::OwnCdr {
+            call_id: Some(Scalar::Text("f1".into())),
+            customer_interconnect_id: Some(Scalar::Integer(1)),
+            supplier_interconnect_id: Some(Scalar::Text("4".into())),
+            b_number: Some(Scalar::Text("02079460000".into())),
+            setup_time: Some(Scalar::Text("2026-11-21T10:00:00Z".into())),
+            answer_time: Some(Scalar::Text("2026-11-21T10:00:02Z".into())),
+            end_time: Some(Scalar::Text("2026-11-21T10:01:02Z".into())),
+            sip_code: Some(Scalar::Integer(200)),
+            ..crate::cdr::OwnCdr::default()
+        };
+        let cdr = own.read().unwrap();
+        assert_eq!(
+            cdr.source_ip, None,
+            "no address needed when the customer is named"
+        );
+        let m = t.mediate(&cdr).unwrap();
+        assert_eq!(
+            (
+                m.customer.interconnect_id,
+                m.supplier.unwrap().interconnect_id
+            ),
+            (1, 4)
+        );
+        assert_eq!(
+            m.b_number, "442079460000",
+            "the customer's rules still apply"
+        );
+
+        let wrong_way = IncomingCdr {
+            customer_interconnect_id: Some(3),
+            ..cdr.clone()
+        };
+        assert_eq!(
+            t.mediate(&wrong_way).unwrap_err(),
+            Rejection::UnknownInterconnect {
+                direction: "ingress".into(),
+                id: 3
+            }
+        );
+        let nobody = IncomingCdr {
+            customer_interconnect_id: None,
+            ..cdr
+        };
+        assert_eq!(t.mediate(&nobody).unwrap_err().code(), "unknown_source");
+        let no_ip = crate::cdr::OwnCdr {
+            customer_interconnect_id: None,
+            ..own
+        };
+        assert_eq!(no_ip.read().unwrap_err().field, "source_ip");
     }
 
     #[test]

@@ -128,8 +128,18 @@ pub struct IncomingCdr {
     pub call_id: String,
     /// `a` unless the switch reports legs apart; (source, call id, leg) is unique.
     pub leg: String,
-    /// Signalling address the call came from.
-    pub source_ip: IpAddr,
+    /// Signalling address the call came from; `None` when the record does not say (a
+    /// CDR file), and then `customer_interconnect_id` names the customer.
+    pub source_ip: Option<IpAddr>,
+    /// The customer's ingress interconnect when the record names it (a CDR file filed
+    /// against one, or a switch that echoes the routing answer); mediation then skips
+    /// the source address.
+    #[serde(default)]
+    pub customer_interconnect_id: Option<i64>,
+    /// The supplier's egress interconnect when the record names it; mediation then
+    /// skips the route's address.
+    #[serde(default)]
+    pub supplier_interconnect_id: Option<i64>,
     /// A-number as received (may be empty: anonymous).
     pub a_number: String,
     /// B-number as dialled, tech prefix and all.
@@ -275,6 +285,19 @@ fn ip_field(value: &Option<Scalar>, field: &str) -> Result<IpAddr, CdrFieldError
         .map_err(|_| field_error(field, format!("`{text}` is not an IP address")))
 }
 
+fn id_field(value: &Option<Scalar>, field: &str) -> Result<Option<i64>, CdrFieldError> {
+    match optional(value) {
+        None => Ok(None),
+        Some(text) => match text.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Some(id)),
+            _ => Err(field_error(
+                field,
+                format!("`{text}` is not an interconnect id"),
+            )),
+        },
+    }
+}
+
 fn call_id_field(value: &Option<Scalar>, field: &str) -> Result<String, CdrFieldError> {
     let text = required(value, field)?;
     if text.chars().count() > 255 {
@@ -292,7 +315,7 @@ fn route_field(value: &Option<Scalar>) -> Option<String> {
 fn assemble(
     call_id: String,
     leg: String,
-    source_ip: IpAddr,
+    source_ip: Option<IpAddr>,
     a_number: String,
     b_number: String,
     setup_at: DateTime<Utc>,
@@ -322,6 +345,8 @@ fn assemble(
         call_id,
         leg,
         source_ip,
+        customer_interconnect_id: None,
+        supplier_interconnect_id: None,
         a_number,
         b_number,
         setup_at,
@@ -348,6 +373,10 @@ pub struct KamailioCdr {
     pub start_time: Option<Scalar>,
     pub end_time: Option<Scalar>,
     pub duration: Option<Scalar>,
+    /// DIDTron's addition: the customer's interconnect, when known (see [`OwnCdr`]).
+    pub customer_interconnect_id: Option<Scalar>,
+    /// DIDTron's addition: the supplier's interconnect, when known.
+    pub supplier_interconnect_id: Option<Scalar>,
 }
 
 impl KamailioCdr {
@@ -358,7 +387,14 @@ impl KamailioCdr {
     /// Errors: the first field missing or unreadable, by its Kamailio name.
     pub fn read(&self) -> Result<IncomingCdr, CdrFieldError> {
         let call_id = call_id_field(&self.callid, "callid")?;
-        let source_ip = ip_field(&self.src_ip, "src_ip")?;
+        let customer_interconnect_id =
+            id_field(&self.customer_interconnect_id, "customer_interconnect_id")?;
+        let supplier_interconnect_id =
+            id_field(&self.supplier_interconnect_id, "supplier_interconnect_id")?;
+        let source_ip = match (&self.src_ip, customer_interconnect_id) {
+            (None, Some(_)) => None,
+            (ip, _) => Some(ip_field(ip, "src_ip")?),
+        };
         let b_number = required(&self.callee, "callee")?.into_owned();
         let sip_code = sip_code_field(&self.sip_code, "sip_code")?;
         let start = time_field(&self.start_time, "start_time")?;
@@ -402,6 +438,11 @@ impl KamailioCdr {
             route_field(&self.route),
             ["setup_time", "start_time", "end_time"],
         )
+        .map(|mut cdr| {
+            cdr.customer_interconnect_id = customer_interconnect_id;
+            cdr.supplier_interconnect_id = supplier_interconnect_id;
+            cdr
+        })
     }
 }
 
@@ -419,18 +460,37 @@ impl KamailioCdr {
 /// `setup_time`, `end_time`, `sip_code`. `answer_time` is required for a 2xx and ignored
 /// otherwise. `leg` defaults to `a`; `route` (the egress gateway) is empty or absent for
 /// a call that was not routed. Times: RFC 3339 or epoch seconds.
-#[derive(Clone, Debug, Default, Deserialize)]
+///
+/// `customer_interconnect_id` and `supplier_interconnect_id` (optional) name the
+/// interconnects directly, as the routing answer gave them; with the first,
+/// `source_ip` may be left out.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct OwnCdr {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leg: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_interconnect_id: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_interconnect_id: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub a_number: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub b_number: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub setup_time: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_time: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sip_code: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sip_reason: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<Scalar>,
 }
 
@@ -445,7 +505,14 @@ impl OwnCdr {
             Some(l) if l.len() <= 16 => l.into_owned(),
             Some(_) => return Err(field_error("leg", "is longer than 16 characters")),
         };
-        let source_ip = ip_field(&self.source_ip, "source_ip")?;
+        let customer_interconnect_id =
+            id_field(&self.customer_interconnect_id, "customer_interconnect_id")?;
+        let supplier_interconnect_id =
+            id_field(&self.supplier_interconnect_id, "supplier_interconnect_id")?;
+        let source_ip = match (&self.source_ip, customer_interconnect_id) {
+            (None, Some(_)) => None,
+            (ip, _) => Some(ip_field(ip, "source_ip")?),
+        };
         let b_number = required(&self.b_number, "b_number")?.into_owned();
         let sip_code = sip_code_field(&self.sip_code, "sip_code")?;
         let setup_at = time_field(&self.setup_time, "setup_time")?;
@@ -474,6 +541,11 @@ impl OwnCdr {
             route_field(&self.route),
             ["setup_time", "answer_time", "end_time"],
         )
+        .map(|mut cdr| {
+            cdr.customer_interconnect_id = customer_interconnect_id;
+            cdr.supplier_interconnect_id = supplier_interconnect_id;
+            cdr
+        })
     }
 }
 
@@ -543,6 +615,21 @@ pub struct CdrExplanation {
     pub translation: Vec<crate::interconnect::TranslationStep>,
     pub customer: Option<LegRating>,
     pub supplier: Option<LegRating>,
+    /// Earlier prices of a re-rated call, oldest first (the ledger keeps the original
+    /// postings and the adjustments; the CDR shows its current price).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rerated: Vec<Rerated>,
+}
+
+/// A call's price before one re-rating. Money in micro-units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rerated {
+    /// When the re-rating was applied (RFC 3339 UTC).
+    pub at: String,
+    pub revenue_micros: i64,
+    pub cost_micros: i64,
+    pub customer_revision_id: Option<i64>,
+    pub supplier_revision_id: Option<i64>,
 }
 
 /// Exact decimal seconds (`"3.003"`) in milliseconds, a started millisecond counted.
@@ -587,6 +674,7 @@ mod tests {
             sip_code: text("200"),
             sip_reason: text("OK"),
             setup_time: text("1795253545.164945"),
+            ..KamailioCdr::default()
         };
         let cdr = k.read().unwrap();
         assert_eq!(cdr.duration_ms(), 3003);

@@ -207,3 +207,201 @@ pub struct TotalsView {
     pub by_carrier: Vec<SpendRow>,
     pub by_destination: Vec<SpendRow>,
 }
+
+/// CDR file formats an import reads (see `service::cdrs::files`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CdrFileFormat {
+    /// Asterisk `Master.csv` (cdr_csv), no header row.
+    Asterisk,
+    /// CSV with a header row naming DIDTron's CDR fields.
+    Csv,
+    /// One JSON CDR per line: Kamailio `acc_json` or DIDTron's own shape.
+    Json,
+}
+
+impl CdrFileFormat {
+    /// `asterisk`, `csv` or `json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CdrFileFormat::Asterisk => "asterisk",
+            CdrFileFormat::Csv => "csv",
+            CdrFileFormat::Json => "json",
+        }
+    }
+
+    /// The inverse of [`CdrFileFormat::as_str`].
+    pub fn parse(text: &str) -> Option<CdrFileFormat> {
+        match text {
+            "asterisk" => Some(CdrFileFormat::Asterisk),
+            "csv" => Some(CdrFileFormat::Csv),
+            "json" => Some(CdrFileFormat::Json),
+            _ => None,
+        }
+    }
+
+    /// What staff read: "Asterisk Master.csv", "CSV with a header", "JSON lines".
+    pub fn label(self) -> &'static str {
+        match self {
+            CdrFileFormat::Asterisk => "Asterisk Master.csv",
+            CdrFileFormat::Csv => "CSV with a header",
+            CdrFileFormat::Json => "JSON lines",
+        }
+    }
+}
+
+/// How an uploaded CDR file is read and whose calls it holds.
+///
+/// A file without addresses (Master.csv; a CSV without `source_ip`) needs its customer:
+/// `customer_interconnect_id`, or `customer_by_account_code` (Master.csv's
+/// `accountcode` is a carrier's account code, whose one ingress interconnect is the
+/// customer's). The supplier is `supplier_interconnect_id` when given, else the route
+/// the record names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdrFileOptions {
+    /// `None`: guessed from the name and first line.
+    pub format: Option<CdrFileFormat>,
+    /// The CDR source (API key) the calls are filed under; `None`: "File imports".
+    /// Calls are unique per (source, call id, leg): filing a switch's file under its
+    /// key stores only the calls its API pushes missed.
+    pub source_id: Option<i64>,
+    pub customer_interconnect_id: Option<i64>,
+    pub supplier_interconnect_id: Option<i64>,
+    pub customer_by_account_code: bool,
+}
+
+/// A line of a CDR file that cannot be read: 1-based line and why (naming the field).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineError {
+    pub line: u64,
+    pub message: String,
+}
+
+/// What an import read and stored. With any bad line nothing is stored: `errors` lists
+/// the first 200, `bad_lines` counts them all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdrImportReport {
+    pub format: String,
+    /// CDRs read from the file.
+    pub records: u64,
+    pub bad_lines: u64,
+    pub errors: Vec<LineError>,
+    pub ingest: IngestReport,
+}
+
+/// One CDR import as its page lists it. Times RFC 3339 UTC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdrImportView {
+    pub id: i64,
+    pub file_name: String,
+    pub file_size: i64,
+    pub format: String,
+    pub source: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub rows_total: i64,
+    pub rows_done: i64,
+    pub error: String,
+    pub report: Option<CdrImportReport>,
+    pub created_by: String,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// What a CDR file can be filed under: `(id, label)` pairs for the upload form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdrFileChoices {
+    /// CDR sources: the switches' keys and "File imports".
+    pub sources: Vec<(i64, String)>,
+    /// Ingress interconnects, "Carrier — interconnect".
+    pub customer_interconnects: Vec<(i64, String)>,
+    /// Egress interconnects, "Carrier — interconnect".
+    pub supplier_interconnects: Vec<(i64, String)>,
+}
+
+/// Which rated calls to re-rate: answered calls set up from `from` to `to` (dates,
+/// `YYYY-MM-DD`, UTC, both included), of one carrier (either leg) or all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RerateQuery {
+    pub from: String,
+    pub to: String,
+    pub carrier_id: Option<i64>,
+}
+
+/// Most days one re-rating may span.
+pub const RERATE_MAX_DAYS: i64 = 92;
+
+impl RerateQuery {
+    /// The window as `[start, end)` in UTC.
+    ///
+    /// Errors name `from` and `to`: not a date, `to` before `from`, or more than
+    /// [`RERATE_MAX_DAYS`] days.
+    pub fn window(
+        &self,
+    ) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), crate::FieldErrors>
+    {
+        use chrono::NaiveDate;
+        let mut errors = crate::FieldErrors::new();
+        let date = |text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
+        let from = date(&self.from);
+        let to = date(&self.to);
+        if from.is_none() {
+            errors.add("from", "Enter the first day as YYYY-MM-DD.");
+        }
+        if to.is_none() {
+            errors.add("to", "Enter the last day as YYYY-MM-DD.");
+        }
+        if let (Some(f), Some(t)) = (from, to) {
+            if t < f {
+                errors.add("to", "The last day is before the first.");
+            } else if (t - f).num_days() >= RERATE_MAX_DAYS {
+                errors.add(
+                    "to",
+                    format!("Re-rate at most {RERATE_MAX_DAYS} days at a time."),
+                );
+            }
+        }
+        match (from, to) {
+            (Some(f), Some(t)) if errors.is_empty() => {
+                let start = f.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+                let end = (t + chrono::Days::new(1))
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc();
+                Ok((start, end))
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// One carrier's leg in a re-rating: its calls whose price changes, their total before
+/// and after (decimal text in `currency`), and the ledger entry that corrects it
+/// (DIDTron's side: a customer charged more gets a negative entry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RerateLine {
+    pub carrier_id: i64,
+    pub carrier: String,
+    /// `customer` (revenue) or `supplier` (cost).
+    pub leg: String,
+    pub currency: String,
+    pub calls: u64,
+    pub before: String,
+    pub after: String,
+    pub ledger_change: String,
+    pub ledger_change_micros: i64,
+}
+
+/// What a re-rating finds (preview) or did (applied).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RerateDiff {
+    /// Rated answered calls in the window.
+    pub examined: u64,
+    /// Of them, priced differently now.
+    pub changed: u64,
+    /// Calls that cannot be re-rated, by reason (e.g. no rate now, parties changed).
+    pub skipped: Vec<(String, u64)>,
+    pub lines: Vec<RerateLine>,
+    /// True once the adjustments are posted.
+    pub applied: bool,
+}

@@ -137,3 +137,79 @@ test('a switch key is created, CDRs arrive with it and are explained, and revoki
   assert.equal((await postCdr(key, record)).status, 401);
   assert.deepEqual(page.consoleErrors, []);
 });
+
+test('a CDR file is uploaded and imported; a file with a bad line stores nothing and names it', async () => {
+  const page = await newPage(browser);
+  await page.goto('/admin/cdr-files');
+  await signIn(page, admin.email, admin.password);
+  await page.waitForURL(`${BASE_URL}/admin/cdr-files`, { waitUntil: 'commit' });
+  await hydrated(page);
+  await page.getByText('No CDR file imported yet').or(page.getByTestId('cdr-imports')).first().waitFor();
+  await expectAccessible(page, 'CDR files page');
+
+  // Master.csv without a customer is refused at once, naming the field.
+  const stamp = Date.now();
+  const day = new Date(Date.now() - 86400e3).toISOString().slice(0, 10);
+  const master = `"ACME","1001","4420${stamp % 1e6}","default","","SIP/1001-1","","Dial","","${day} 10:00:00","${day} 10:00:02","${day} 10:00:32",32,30,"ANSWERED","DOCUMENTATION","ast-e2e-${stamp}",""\n`;
+  await page.getByLabel('CDR file').setInputFiles({ name: 'Master.csv', mimeType: 'text/csv', buffer: Buffer.from(master) });
+  await page.getByRole('button', { name: 'Upload and import' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Customer interconnect: Master.csv has no source addresses' }).waitFor();
+
+  // JSON lines from an address no interconnect has: stored, rejected, listed.
+  await hydrated(page);
+  const now = Date.now() / 1000;
+  const line = JSON.stringify({
+    callid: `file-e2e-${stamp}`, caller: '44207000000', callee: '1555001', src_ip: '198.18.0.78',
+    route: '', sip_code: '486', sip_reason: 'Busy', setup_time: (now - 20).toFixed(3),
+    start_time: (now - 19).toFixed(3), end_time: (now - 19).toFixed(3), duration: '0',
+  });
+  await page.getByLabel('CDR file').setInputFiles({ name: `acc-${stamp}.ndjson`, mimeType: 'application/json', buffer: Buffer.from(`${line}\n`) });
+  await page.getByRole('button', { name: 'Upload and import' }).click();
+  await page.waitForURL(/uploaded=/);
+  await hydrated(page);
+  const row = page.getByTestId('cdr-import-row').filter({ hasText: `acc-${stamp}.ndjson` });
+  await row.getByText('Done').waitFor({ timeout: 30_000 });
+  assert.deepEqual(
+    await row.locator('td.num').allTextContents(),
+    ['1 / 1', '1', '0', '0', '1', '0'],
+    'progress, stored, rated, unrated, rejected, already stored',
+  );
+
+  // A CSV with one bad line: failed, nothing stored, the line named.
+  const csv = `call_id,source_ip,b_number,start,billsec\ncsv-e2e-${stamp},198.18.0.78,4420,${day} 12:00:00,sixty\n`;
+  await page.getByLabel('CDR file').setInputFiles({ name: `day-${stamp}.csv`, mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('button', { name: 'Upload and import' }).click();
+  await page.waitForURL(/uploaded=/);
+  await hydrated(page);
+  const failed = page.getByTestId('cdr-import-row').filter({ hasText: `day-${stamp}.csv` });
+  await failed.getByText('Failed').waitFor({ timeout: 30_000 });
+  await page.getByText('Line 2: billsec `sixty` is not seconds').waitFor();
+  await expectAccessible(page, 'CDR files with a failed import');
+
+  await page.goto(`/admin/cdrs`);
+  await hydrated(page);
+  await page.getByTestId('cdrs-table').locator('tr', { hasText: '1555001' }).first().waitFor();
+  await page.close();
+});
+
+test('re-rating shows the difference first and names a bad period', async () => {
+  const page = await newPage(browser);
+  await page.goto('/admin/rerate');
+  await signIn(page, admin.email, admin.password);
+  await page.waitForURL(`${BASE_URL}/admin/rerate`, { waitUntil: 'commit' });
+  await hydrated(page);
+  await expectAccessible(page, 'Re-rating page');
+  await page.getByLabel('First day (UTC)').fill('2026-02-01');
+  await page.getByLabel('Last day (UTC)').fill('2026-01-01');
+  await page.getByRole('button', { name: 'Show the difference' }).click();
+  await page.getByText('The last day is before the first.').waitFor();
+
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByLabel('First day (UTC)').fill(today);
+  await page.getByLabel('Last day (UTC)').fill(today);
+  await page.getByRole('button', { name: 'Show the difference' }).click();
+  const result = page.getByTestId('rerate-result');
+  await result.getByText(/rated calls in the period; \d+ would be priced differently/).waitFor();
+  await expectAccessible(page, 'Re-rating difference');
+  await page.close();
+});

@@ -18,6 +18,13 @@ use crate::entity::api_key;
 use crate::{ServiceError, ServiceResult};
 use domain::FieldErrors;
 
+/// Kind of a source that authenticates with its key.
+pub const SWITCH: &str = "switch";
+/// Kind of the source uploaded CDR files are filed under (its key can never match).
+pub const FILE: &str = "file";
+/// Name of the file source.
+pub const FILE_SOURCE_NAME: &str = "File imports";
+
 /// Characters of a key that identify it (`dtk_` + 8 hex digits).
 pub const PREFIX_LEN: usize = 12;
 
@@ -79,6 +86,7 @@ pub async fn create(
     let txn = crate::db::begin_write(db).await?;
     let key = api_key::ActiveModel {
         name: Set(name.to_owned()),
+        kind: Set(SWITCH.into()),
         key_prefix: Set(secret[..PREFIX_LEN].to_owned()),
         key_hash: Set(digest(&secret)),
         created_by: Set(actor.email.clone()),
@@ -114,7 +122,7 @@ pub async fn authenticate(
     else {
         return Ok(None);
     };
-    if key.revoked_at.is_some() || !same(&key.key_hash, &digest(secret)) {
+    if key.revoked_at.is_some() || key.kind != SWITCH || !same(&key.key_hash, &digest(secret)) {
         return Ok(None);
     }
     let now = Utc::now();
@@ -134,12 +142,63 @@ pub async fn authenticate(
     Ok(Some(key))
 }
 
-/// Every key, newest first (revoked ones too, marked).
+/// Every switch's key, newest first (revoked ones too, marked).
 pub async fn list(db: &DatabaseConnection) -> ServiceResult<Vec<api_key::Model>> {
     Ok(api_key::Entity::find()
+        .filter(api_key::Column::Kind.eq(SWITCH))
         .order_by_desc(api_key::Column::Id)
         .all(db)
         .await?)
+}
+
+/// Every CDR source (switch keys, revoked ones excepted, and the file source), by name:
+/// what a CDR file can be filed under.
+pub async fn sources(db: &DatabaseConnection) -> ServiceResult<Vec<api_key::Model>> {
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::RevokedAt.is_null())
+        .order_by_asc(api_key::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// The source CDR files are filed under unless another is chosen, created the first
+/// time it is needed. Its `key_hash` is not hex, so no presented key ever matches it.
+pub async fn file_source(db: &DatabaseConnection) -> ServiceResult<api_key::Model> {
+    let find = || {
+        api_key::Entity::find()
+            .filter(api_key::Column::Kind.eq(FILE))
+            .order_by_asc(api_key::Column::Id)
+            .one(db)
+    };
+    if let Some(source) = find().await? {
+        return Ok(source);
+    }
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let insert = api_key::Entity::insert(api_key::ActiveModel {
+        name: Set(FILE_SOURCE_NAME.into()),
+        kind: Set(FILE.into()),
+        key_prefix: Set("file-imports".into()),
+        key_hash: Set("-".into()),
+        created_by: Set("system".into()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(api_key::Column::KeyPrefix)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await;
+    insert?;
+    txn.commit().await?;
+    find()
+        .await?
+        .ok_or_else(|| ServiceError::Internal("the file source was not created".into()))
 }
 
 /// Revokes key `id` (its CDRs stay); audited. Revoking twice changes nothing.

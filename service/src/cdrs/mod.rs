@@ -15,6 +15,8 @@
 pub mod api_keys;
 pub mod credit;
 pub mod decks;
+pub mod files;
+pub mod rerate;
 pub mod views;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -78,7 +80,7 @@ impl std::fmt::Display for BodyError {
     }
 }
 
-fn read_record(
+pub(crate) fn read_record(
     value: serde_json::Value,
     record: usize,
     line: Option<usize>,
@@ -430,7 +432,7 @@ fn row(
         status: Set(outcome.status.to_owned()),
         reason_code: Set(outcome.reason_code.clone()),
         reason: Set(outcome.reason.as_deref().map(|r| clip(r, 500))),
-        source_ip: Set(c.source_ip.to_string()),
+        source_ip: Set(c.source_ip.map(|ip| ip.to_string()).unwrap_or_default()),
         a_number: Set(clip(&c.a_number, 64)),
         b_dialled: Set(clip(&c.b_number, 64)),
         b_number: Set(m.map(|m| m.b_number.clone())),

@@ -19,7 +19,7 @@ use crate::entity::{api_key, carrier, carrier_balance, cdr, interconnect};
 use crate::rate_plans::rate_text;
 use crate::{ServiceError, ServiceResult};
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

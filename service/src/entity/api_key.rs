@@ -12,6 +12,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub name: String,
+    /// `switch` (authenticates with its key) or `file` (uploaded CDR files; no usable key).
+    pub kind: String,
     pub key_prefix: String,
     /// Lower-case hex SHA-256 of the whole key.
     #[serde(skip)]

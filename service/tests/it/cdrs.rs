@@ -28,6 +28,7 @@ struct World {
     customer: i64,
     supplier: i64,
     ingress: i64,
+    egress: i64,
     source: i64,
 }
 
@@ -173,6 +174,7 @@ async fn world(env: &testing::TestEnv) -> (World, std::path::PathBuf) {
             customer,
             supplier,
             ingress,
+            egress,
             source,
         },
         dir,
@@ -618,5 +620,277 @@ async fn credit_alerts_fire_once_and_a_customer_out_of_credit_is_blocked_until_i
         .is_err());
         let _ = std::fs::remove_dir_all(dir);
         env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn cdr_files_are_imported_all_or_nothing_and_never_twice() {
+    for env in testing::backends().await {
+        let db = &env.db;
+        let (w, dir) = world(&env).await;
+        let (files, _files_dir) = testing::files();
+        let ctx = JobContext {
+            db: db.clone(),
+            files,
+        };
+        let day = (Utc::now() - Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string();
+        // Asterisk Master.csv: 91 s to an Indian mobile (customer 0.02/min on 60/60 →
+        // 0.04; supplier 0.015 on 9198 → 0.03), a busy call, and 30 s to India (0.02 →
+        // 0.02; supplier 0.012 → 0.012).
+        let master = format!(
+            "\"ACME\",\"1001\",\"919812345678\",\"default\",\"\",\"SIP/1001-01\",\"SIP/trunk-02\",\"Dial\",\"\",\"{day} 10:00:00\",\"{day} 10:00:05\",\"{day} 10:01:36\",96,91,\"ANSWERED\",\"DOCUMENTATION\",\"u-1\",\"\"\n\
+             \"ACME\",\"1001\",\"919812345679\",\"default\",\"\",\"SIP/1001-03\",\"\",\"Dial\",\"\",\"{day} 10:02:00\",\"\",\"{day} 10:02:20\",20,0,\"BUSY\",\"DOCUMENTATION\",\"u-2\",\"\"\n\
+             \"ACME\",\"1001\",\"911112345678\",\"default\",\"\",\"SIP/1001-04\",\"SIP/trunk-05\",\"Dial\",\"\",\"{day} 11:00:00\",\"{day} 11:00:02\",\"{day} 11:00:32\",32,30,\"ANSWERED\",\"DOCUMENTATION\",\"u-3\",\"\"\n"
+        );
+        let options = domain::cdr::views::CdrFileOptions {
+            customer_by_account_code: true,
+            supplier_interconnect_id: Some(w.egress),
+            ..Default::default()
+        };
+
+        // Without a customer, Master.csv is refused at upload, naming the field.
+        let refused = cdrs::files::upload(
+            &ctx,
+            &admin(),
+            "Master.csv",
+            master.clone().into_bytes(),
+            domain::cdr::views::CdrFileOptions::default(),
+            true,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("customer_interconnect_id")
+                || format!("{refused:?}").contains("customer_interconnect_id"),
+            "{refused:?}"
+        );
+
+        // Through the job queue, as the page does it.
+        let queued = cdrs::files::upload(
+            &ctx,
+            &admin(),
+            "Master.csv",
+            master.clone().into_bytes(),
+            options.clone(),
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(queued.format, "asterisk");
+        service::jobs::run_until_idle(&ctx, "test").await.unwrap();
+        let done = cdrs::files::import_view(db, queued.id).await.unwrap();
+        assert_eq!(done.status, "done", "{} {}", env.name, done.error);
+        assert_eq!((done.rows_done, done.rows_total), (3, 3));
+        let report = done.report.unwrap();
+        assert_eq!(
+            (
+                report.ingest.stored,
+                report.ingest.rated,
+                report.ingest.rejected
+            ),
+            (3, 3, 0),
+            "{}",
+            env.name
+        );
+        assert_eq!(balance(db, w.customer).await, -60_000, "{}", env.name);
+        assert_eq!(balance(db, w.supplier).await, 42_000, "{}", env.name);
+        let u1 = cdr::Entity::find()
+            .filter(cdr::Column::CallId.eq("u-1"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (u1.customer_interconnect_id, u1.supplier_interconnect_id),
+            (Some(w.ingress), Some(w.egress))
+        );
+        assert_eq!((u1.duration_ms, u1.pdd_ms), (91_000, Some(5_000)));
+
+        // The same file again (from the command line): every call a duplicate.
+        let again = cdrs::files::import_now(
+            &ctx,
+            &admin(),
+            "Master.csv",
+            master.clone().into_bytes(),
+            options.clone(),
+        )
+        .await
+        .unwrap();
+        let report = again.report.unwrap();
+        assert_eq!((report.ingest.stored, report.ingest.duplicates), (0, 3));
+        assert_eq!(balance(db, w.customer).await, -60_000, "{}", env.name);
+
+        // One bad line among good ones: nothing is stored, and the line is named.
+        let bad = format!(
+            "call_id,source_ip,b_number,start,billsec\n\
+             csv-1,203.0.113.10,919812345678,{day} 12:00:00,60\n\
+             csv-2,203.0.113.10,919812345678,{day} 12:05:00,sixty\n"
+        );
+        let failed = cdrs::files::import_now(
+            &ctx,
+            &admin(),
+            "day.csv",
+            bad.into_bytes(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(failed.status, "failed");
+        assert!(failed.error.contains("1 bad line"), "{}", failed.error);
+        let errors = failed.report.unwrap().errors;
+        assert_eq!(errors[0].line, 3);
+        assert!(errors[0].message.contains("billsec `sixty`"), "{errors:?}");
+        let stored = cdr::Entity::find()
+            .filter(cdr::Column::CallId.eq("csv-1"))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(stored, 0, "all or nothing");
+        assert_eq!(balance(db, w.customer).await, -60_000);
+
+        let listed = cdrs::files::list_imports(db).await.unwrap();
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[2].source, api_keys::FILE_SOURCE_NAME);
+        env.cleanup().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[tokio::test]
+async fn rerating_shows_the_difference_then_posts_it_once_as_adjustments() {
+    for env in testing::backends().await {
+        let db = &env.db;
+        let (w, dir) = world(&env).await;
+        let (files, _files_dir) = testing::files();
+        let ctx = JobContext {
+            db: db.clone(),
+            files,
+        };
+        let decks = DeckCache::new();
+        let records = cdrs::parse_body(
+            kamailio("rr-1", "203.0.113.10", "919812345678", 200, 65_200).as_bytes(),
+        )
+        .unwrap();
+        cdrs::ingest(db, &decks, w.source, records).await.unwrap();
+        assert_eq!(balance(db, w.supplier).await, 30_000);
+        let today = Utc::now().format("%Y-%m-%d").to_string();
+        let yesterday = (Utc::now() - Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string();
+        let query = domain::cdr::views::RerateQuery {
+            from: yesterday,
+            to: today,
+            carrier_id: Some(w.supplier),
+        };
+        let unchanged = cdrs::rerate::rerate(db, &decks, &admin(), &query, false)
+            .await
+            .unwrap();
+        assert_eq!((unchanged.examined, unchanged.changed), (1, 0));
+
+        // The supplier corrects its deck: India Mobile 0.018 since 29 days ago.
+        let plan = rate_plans::find_plan_by_name(db, "Airtel deck")
+            .await
+            .unwrap();
+        let since = (Utc::now() - Duration::days(29))
+            .format("%Y-%m-%d")
+            .to_string();
+        let csv = format!(
+            "Destination,Code,Rate,Valid From\nIndia,91,0.012,{since}\nIndia Mobile,9198,0.018,{since}\n"
+        );
+        let published = import::import_now(
+            &ctx,
+            &admin(),
+            plan.id,
+            "corrected.csv",
+            csv.into_bytes(),
+            ImportOptions {
+                replace_all: true,
+                ..ImportOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(published.status, "published", "{}", published.error);
+
+        let preview = cdrs::rerate::rerate(db, &decks, &admin(), &query, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            (preview.changed, preview.applied),
+            (1, false),
+            "{}",
+            env.name
+        );
+        let [line] = &preview.lines[..] else {
+            panic!("one line: {:?}", preview.lines)
+        };
+        assert_eq!(
+            (line.leg.as_str(), line.before.as_str(), line.after.as_str()),
+            ("supplier", "0.0300", "0.0360")
+        );
+        assert_eq!(line.ledger_change_micros, 6_000, "we owe the supplier more");
+        assert_eq!(
+            balance(db, w.supplier).await,
+            30_000,
+            "a preview posts nothing"
+        );
+
+        let applied = cdrs::rerate::rerate(db, &decks, &admin(), &query, true)
+            .await
+            .unwrap();
+        assert_eq!(applied.lines, preview.lines);
+        assert_eq!(balance(db, w.supplier).await, 36_000, "{}", env.name);
+        assert_eq!(
+            balance(db, w.customer).await,
+            -40_000,
+            "the customer's price is the same"
+        );
+        let call = cdr::Entity::find()
+            .filter(cdr::Column::CallId.eq("rr-1"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(call.cost_micros, 36_000);
+        let explain: domain::cdr::CdrExplanation = serde_json::from_str(&call.explain).unwrap();
+        assert_eq!(explain.rerated.len(), 1);
+        assert_eq!(
+            explain.rerated[0].cost_micros, 30_000,
+            "the earlier price is kept"
+        );
+        let entries = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::Kind.eq("rerate"))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            (entries[0].carrier_id, entries[0].amount_micros),
+            (w.supplier, 6_000)
+        );
+
+        let again = cdrs::rerate::rerate(db, &decks, &admin(), &query, true)
+            .await
+            .unwrap();
+        assert_eq!(again.changed, 0, "applying twice posts nothing");
+        assert_eq!(balance(db, w.supplier).await, 36_000);
+        assert!(cdrs::reconcile(db, false).await.unwrap().is_empty());
+
+        let bad = domain::cdr::views::RerateQuery {
+            from: "2026-01-01".into(),
+            to: "2025-12-01".into(),
+            carrier_id: None,
+        };
+        let refused = cdrs::rerate::rerate(db, &decks, &admin(), &bad, false)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("before the first"),
+            "{refused:?}"
+        );
+        env.cleanup().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

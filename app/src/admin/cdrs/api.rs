@@ -3,7 +3,8 @@
 //! only (`Role::Admin`); writes take the signed-in user as the audit actor.
 
 use domain::cdr::views::{
-    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, IngestReport, Spend24h, TotalsView,
+    ApiKeyRow, BalanceRow, CdrDetail, CdrFileChoices, CdrImportView, CdrQuery, CdrRow,
+    IngestReport, RerateDiff, RerateQuery, Spend24h, TotalsView,
 };
 use domain::listing::Page;
 use leptos::prelude::*;
@@ -53,6 +54,46 @@ pub async fn reprocess_cdrs(ids: Option<Vec<i64>>) -> Result<IngestReport, AppEr
             require(Role::Admin).await?;
             let state = state()?;
             Ok(cdrs::reprocess(&state.db, &state.decks, ids.as_deref(), 1_000).await?)
+        }
+        .await,
+    )
+}
+
+/// The latest CDR file imports, newest first (GET). Files are uploaded with a plain
+/// form POST to `/admin/cdr-files/upload` (multipart, handled by the server crate).
+#[server(prefix = "/fn", endpoint = "admin/cdr-files", input = GetUrl)]
+pub async fn fetch_cdr_imports() -> Result<Vec<CdrImportView>, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(cdrs::files::list_imports(&state()?.db).await?)
+        }
+        .await,
+    )
+}
+
+/// Re-rates the rated calls of `query` against the rate plans in force now: the
+/// difference per carrier, and with `apply` the adjustments posted to the ledger
+/// (`service::cdrs::rerate`).
+#[server(prefix = "/fn", endpoint = "admin/rerate")]
+pub async fn rerate_calls(query: RerateQuery, apply: bool) -> Result<RerateDiff, AppError> {
+    respond(
+        async move {
+            let actor = actor(Role::Admin).await?;
+            let state = state()?;
+            Ok(cdrs::rerate::rerate(&state.db, &state.decks, &actor, &query, apply).await?)
+        }
+        .await,
+    )
+}
+
+/// The CDR upload form's sources and interconnects (GET).
+#[server(prefix = "/fn", endpoint = "admin/cdr-files/choices", input = GetUrl)]
+pub async fn fetch_cdr_file_choices() -> Result<CdrFileChoices, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(cdrs::files::choices(&state()?.db).await?)
         }
         .await,
     )

@@ -2,7 +2,8 @@
 //! "Process again" for rejected and unrated ones), `/admin/cdrs/{id}` (one CDR: both
 //! legs' explanations and the record as received), `/admin/spend` (the rolling 24
 //! hours, live), `/admin/totals` (balance and totals per period), `/admin/balances`
-//! (carrier balances and credit) and `/admin/api-keys` (the switches' API keys).
+//! (carrier balances and credit), `/admin/cdr-files` (CDR file imports) and
+//! `/admin/api-keys` (the switches' API keys).
 
 pub mod api;
 
@@ -785,5 +786,322 @@ pub fn TotalsPage() -> impl IntoView {
                     first="Destination" empty="No rated traffic in this period."/>
             }.into_any(),
         }}
+    }
+}
+
+fn import_status_tag(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "done" => ("tag tag--ok", "Done"),
+        "failed" => ("tag tag--crit", "Failed"),
+        "running" => ("tag tag--warn", "Importing"),
+        _ => ("tag tag--muted", "Queued"),
+    }
+}
+
+/// `/admin/cdr-files`: upload a CDR file (Master.csv, CSV, JSON lines) and follow its
+/// import; the list refreshes every 2 s while an import is queued or running.
+#[component]
+pub fn CdrFilesPage() -> impl IntoView {
+    let (imports, reload) = load_in_browser(fetch_cdr_imports);
+    let (choices, _) = load_in_browser(fetch_cdr_file_choices);
+    let query = leptos_router::hooks::use_query_map();
+    let upload_error = move || query.with(|q| q.get("upload_error"));
+    Effect::new(move |_| {
+        let busy = imports.with(|i| {
+            matches!(i, Some(Ok(rows)) if rows.iter().any(|r| matches!(r.status.as_str(), "queued" | "running")))
+        });
+        if busy {
+            set_timeout(
+                move || {
+                    leptos::task::spawn_local(async move {
+                        let fresh = fetch_cdr_imports().await;
+                        imports.try_set(Some(fresh));
+                    })
+                },
+                std::time::Duration::from_secs(2),
+            );
+        }
+    });
+    let options = move |pick: fn(&domain::cdr::views::CdrFileChoices) -> &Vec<(i64, String)>| {
+        choices.with(|c| match c {
+            Some(Ok(c)) => pick(c)
+                .iter()
+                .map(|(id, label)| view! { <option value=id.to_string()>{label.clone()}</option> })
+                .collect_view()
+                .into_any(),
+            _ => ().into_any(),
+        })
+    };
+    view! {
+        <PageHeader title="CDR files" description="Import calls from a file: Asterisk Master.csv, CSV with a header, or JSON lines. Each call is stored, mediated, rated on both legs and posted like the calls switches send. A file with a bad line stores nothing; a call already stored from the same source is not stored twice.">
+            <button type="button" class="button" on:click=move |_| reload.run(())>"Refresh"</button>
+        </PageHeader>
+        <form class="form form--narrow upload" method="post" enctype="multipart/form-data"
+            action="/admin/cdr-files/upload" data-testid="cdr-upload-form">
+            <div class="field">
+                <label class="field__label" for="cdr-file">"CDR file"</label>
+                <input class="input" id="cdr-file" name="file" type="file" required
+                    accept=".csv,.txt,.json,.ndjson,.jsonl" aria-describedby="cdr-file-help cdr-file-error"/>
+                <p class="field__help" id="cdr-file-help">"Up to 256 MB. Times are UTC."</p>
+                <p class="field__error" id="cdr-file-error" role="alert">{upload_error}</p>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdr-format">"Format"</label>
+                <select class="input" id="cdr-format" name="format">
+                    <option value="">"Guess from the file"</option>
+                    <option value="asterisk">"Asterisk Master.csv"</option>
+                    <option value="csv">"CSV with a header (call_id, b_number, start, billsec…)"</option>
+                    <option value="json">"JSON lines (Kamailio acc_json or DIDTron's shape)"</option>
+                </select>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdr-source">"File the calls under"</label>
+                <select class="input" id="cdr-source" name="source_id" aria-describedby="cdr-source-help">
+                    {move || options(|c| &c.sources)}
+                </select>
+                <p class="field__help" id="cdr-source-help">"Choose a switch to store only the calls its API pushes missed: calls are unique per source and call id."</p>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdr-customer">"Customer interconnect"</label>
+                <select class="input" id="cdr-customer" name="customer_interconnect_id" aria-describedby="cdr-customer-help">
+                    <option value="">"From each record's source address"</option>
+                    {move || options(|c| &c.customer_interconnects)}
+                </select>
+                <p class="field__help" id="cdr-customer-help">"Master.csv has no source addresses: choose the customer here, or match accountcode below."</p>
+            </div>
+            <div class="field field--check">
+                <input type="checkbox" id="cdr-by-account" name="by_account_code" value="on"/>
+                <label for="cdr-by-account">"Master.csv accountcode is the customer carrier's account code"</label>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdr-supplier">"Supplier interconnect"</label>
+                <select class="input" id="cdr-supplier" name="supplier_interconnect_id">
+                    <option value="">"From each record's route"</option>
+                    {move || options(|c| &c.supplier_interconnects)}
+                </select>
+            </div>
+            <div class="form__actions">
+                <button type="submit" class="button button--primary">"Upload and import"</button>
+            </div>
+        </form>
+        <h2 class="section-title">"Imports"</h2>
+        {move || match imports.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
+            Some(Ok(rows)) if rows.is_empty() => view! { <p class="empty">"No CDR file imported yet."</p> }.into_any(),
+            Some(Ok(rows)) => view! { <CdrImportTable rows/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn CdrImportTable(rows: Vec<domain::cdr::views::CdrImportView>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid="cdr-imports">
+                <caption class="visually-hidden">"CDR file imports"</caption>
+                <thead><tr>
+                    <th scope="col">"File"</th><th scope="col">"Status"</th><th scope="col" class="num">"Progress"</th>
+                    <th scope="col" class="num">"Stored"</th><th scope="col" class="num">"Rated"</th><th scope="col" class="num">"Unrated"</th>
+                    <th scope="col" class="num">"Rejected"</th><th scope="col" class="num">"Already stored"</th>
+                    <th scope="col">"Source"</th><th scope="col">"Uploaded (UTC)"</th>
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|r| {
+                        let (class, label) = import_status_tag(&r.status);
+                        let report = r.report.clone().unwrap_or_default();
+                        let i = report.ingest.clone();
+                        let progress = format!("{} / {}", r.rows_done, r.rows_total);
+                        let problem = (!r.error.is_empty()).then(|| {
+                            let errors = report.errors.clone();
+                            view! {
+                                <tr class="table__detail">
+                                    <td colspan="10">
+                                        <p class="alert alert--crit" role="alert">{r.error.clone()}</p>
+                                        {(!errors.is_empty()).then(|| view! {
+                                            <ul class="line-errors" aria-label=format!("Bad lines of {}", r.file_name)>
+                                                {errors.into_iter().map(|e| view! {
+                                                    <li>{if e.line == 0 { e.message.clone() } else { format!("Line {}: {}", e.line, e.message) }}</li>
+                                                }).collect_view()}
+                                            </ul>
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        });
+                        view! {
+                            <tr data-testid="cdr-import-row">
+                                <td>{r.file_name.clone()}<br/><span class="muted">{format!("{} · {} KB", r.format, (r.file_size + 1023) / 1024)}</span></td>
+                                <td><span class=class>{label}</span></td>
+                                <td class="num">{progress}</td>
+                                <td class="num">{i.stored}</td>
+                                <td class="num">{i.rated}</td>
+                                <td class="num">{i.unrated}</td>
+                                <td class="num">{i.rejected}</td>
+                                <td class="num">{i.duplicates}</td>
+                                <td>{r.source.clone()}</td>
+                                <td>{utc(&r.created_at)}<br/><span class="muted">{r.created_by.clone()}</span></td>
+                            </tr>
+                            {problem}
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`, from the browser's clock once hydrated.
+fn today_utc() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let iso = String::from(js_sys::Date::new_0().to_iso_string());
+        iso.get(..10).unwrap_or_default().to_owned()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        chrono::Utc::now().format("%Y-%m-%d").to_string()
+    }
+}
+
+/// `/admin/rerate`: re-rate a period's calls (of one carrier, or all) against the rate
+/// plans in force now: first the difference per carrier, then, confirmed, the
+/// adjustments posted to the ledger.
+#[component]
+pub fn ReratePage() -> impl IntoView {
+    let today = today_utc();
+    let from = RwSignal::new(today.clone());
+    let to = RwSignal::new(today);
+    let carrier = RwSignal::new(String::new());
+    let (carriers, _) = load_in_browser(rate_plan_carriers);
+    let errors = FormErrors::new();
+    let toaster = use_toaster();
+    let confirm = RwSignal::new(false);
+    let diff = RwSignal::new(None::<domain::cdr::views::RerateDiff>);
+    let query = move || domain::cdr::views::RerateQuery {
+        from: from.get_untracked(),
+        to: to.get_untracked(),
+        carrier_id: carrier.get_untracked().parse().ok(),
+    };
+    let run = Action::new(move |apply: &bool| {
+        let (q, apply) = (query(), *apply);
+        async move { rerate_calls(q, apply).await }
+    });
+    Effect::new(move |_| match run.value().get() {
+        Some(Ok(d)) => {
+            errors.clear();
+            if d.applied {
+                toaster.success(format!(
+                    "{} calls re-rated; adjustments posted to {} ledger lines",
+                    d.changed,
+                    d.lines.len()
+                ));
+            }
+            diff.set(Some(d));
+        }
+        Some(Err(e)) => {
+            errors.show(&e);
+            diff.set(None);
+        }
+        None => {}
+    });
+    // A changed choice invalidates the preview.
+    Effect::new(move |_| {
+        from.track();
+        to.track();
+        carrier.track();
+        diff.set(None);
+    });
+    let field_error =
+        move |name: &'static str| move || errors.fields.with(|f| f.get(name).map(str::to_owned));
+    view! {
+        <PageHeader title="Re-rating" description="Price a period's rated calls again with the rate plans in force now (a supplier's corrected deck, a customer plan fixed after the fact). See the difference per carrier first; applying posts it to each carrier's ledger as an adjustment and keeps every call's earlier price."/>
+        <form class="filters" on:submit=move |ev| { ev.prevent_default(); run.dispatch(false); }>
+            <div class="field">
+                <label class="field__label" for="rerate-from">"First day (UTC)"</label>
+                <input class="input" id="rerate-from" name="from" type="date" prop:value=from aria-describedby="rerate-from-error"
+                    on:change=move |ev| from.set(event_target_value(&ev))/>
+                <p class="field__error" id="rerate-from-error" role="alert">{field_error("from")}</p>
+            </div>
+            <div class="field">
+                <label class="field__label" for="rerate-to">"Last day (UTC)"</label>
+                <input class="input" id="rerate-to" name="to" type="date" prop:value=to aria-describedby="rerate-to-error"
+                    on:change=move |ev| to.set(event_target_value(&ev))/>
+                <p class="field__error" id="rerate-to-error" role="alert">{field_error("to")}</p>
+            </div>
+            <div class="field">
+                <label class="field__label" for="rerate-carrier">"Carrier"</label>
+                <select class="input" id="rerate-carrier" on:change=move |ev| carrier.set(event_target_value(&ev))>
+                    <option value="">"All carriers"</option>
+                    {move || carriers.get().and_then(Result::ok).unwrap_or_default().into_iter()
+                        .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="form__actions">
+                {move || errors.general.get().map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+                <button type="submit" class="button button--primary" disabled=move || run.pending().get()>
+                    {move || if run.pending().get() { "Working…" } else { "Show the difference" }}
+                </button>
+            </div>
+        </form>
+        {move || diff.get().map(|d| {
+            let can_apply = !d.applied && d.changed > 0;
+            let summary = if d.applied {
+                format!("Applied: {} of {} rated calls re-priced; the adjustments below are posted.", d.changed, d.examined)
+            } else {
+                format!("{} rated calls in the period; {} would be priced differently.", d.examined, d.changed)
+            };
+            view! {
+                <section aria-labelledby="rerate-result" data-testid="rerate-result">
+                    <h2 class="section-title" id="rerate-result">{if d.applied { "Adjustments posted" } else { "Difference" }}</h2>
+                    <p>{summary}</p>
+                    {(!d.lines.is_empty()).then(|| view! {
+                        <div class="table-wrap">
+                            <table class="table" data-testid="rerate-lines">
+                                <caption class="visually-hidden">"Difference per carrier"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Carrier"</th><th scope="col">"Leg"</th><th scope="col" class="num">"Calls"</th>
+                                    <th scope="col" class="num">"Before"</th><th scope="col" class="num">"After"</th>
+                                    <th scope="col" class="num">"Ledger adjustment"</th><th scope="col">"Currency"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {d.lines.iter().map(|l| view! {
+                                        <tr>
+                                            <td>{l.carrier.clone()}</td>
+                                            <td>{if l.leg == "customer" { "Customer (revenue)" } else { "Supplier (cost)" }}</td>
+                                            <td class="num">{l.calls}</td>
+                                            <td class="num">{l.before.clone()}</td>
+                                            <td class="num">{l.after.clone()}</td>
+                                            <td class="num">{l.ledger_change.clone()}</td>
+                                            <td>{l.currency.clone()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    })}
+                    {(!d.skipped.is_empty()).then(|| view! {
+                        <h3 class="panel__title">"Not re-rated"</h3>
+                        <ul>
+                            {d.skipped.iter().map(|(why, n)| view! { <li>{format!("{n} calls: {why}")}</li> }).collect_view()}
+                        </ul>
+                    })}
+                    {can_apply.then(|| view! {
+                        <div class="form__actions">
+                            <button type="button" class="button button--primary" data-testid="rerate-apply"
+                                on:click=move |_| confirm.set(true)>"Apply adjustments"</button>
+                        </div>
+                    })}
+                </section>
+            }
+        })}
+        <Dialog title="Apply the re-rating" open=confirm>
+            <p>"Each carrier's difference is posted to its ledger as a re-rating adjustment, and the calls show their new price. The original postings stay."</p>
+            <div class="form__actions">
+                <button type="button" class="button button--primary"
+                    on:click=move |_| { confirm.set(false); run.dispatch(true); }>"Post adjustments"</button>
+                <button type="button" class="button" on:click=move |_| confirm.set(false)>"Cancel"</button>
+            </div>
+        </Dialog>
     }
 }

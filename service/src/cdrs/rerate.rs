@@ -1,0 +1,303 @@
+//! Re-rating: rated calls of a period (and carrier) priced again against the rate plan
+//! revisions in force now, first as a preview of the difference per carrier, then
+//! applied.
+//!
+//! Applying never rewrites history: each carrier's difference is posted to the ledger
+//! as a `rerate` entry (DIDTron's side: a customer charged more gets a negative entry,
+//! a supplier that costs more a positive one), next to the original postings, with its
+//! balance and credit control in the same transaction. The CDR shows its new price and
+//! keeps its earlier ones in its explanation (`rerated`). A call whose price is
+//! unchanged is left alone, so applying twice posts nothing the second time.
+//!
+//! A call is re-rated with the mediation and plans in force now. It is skipped, and
+//! counted by reason, when it can no longer be mediated or rated (an interconnect
+//! deactivated, a rate removed) or when its parties would change (another customer or
+//! supplier): those are corrections for a person, not a price change.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use domain::cdr::views::{RerateDiff, RerateLine, RerateQuery};
+use domain::cdr::{CdrExplanation, IncomingCdr, Rerated};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::{process, read_record, row, DeckCache, Postings};
+use crate::audit::Actor;
+use crate::entity::{carrier, cdr};
+use crate::{ServiceError, ServiceResult};
+
+/// CDRs priced per round trip (and per transaction when applying).
+const CHUNK: u64 = 2_000;
+/// Most calls one re-rating examines; a longer period is refused (narrow it).
+pub const MAX_CALLS: u64 = 500_000;
+
+/// Sums of one carrier's leg.
+#[derive(Default)]
+struct LegSums {
+    calls: u64,
+    before: i64,
+    after: i64,
+}
+
+/// Prices the calls of `query` again and returns the difference per carrier; with
+/// `apply`, posts it (see the module documentation), audited as `actor`'s.
+///
+/// Errors: `Validation` naming `from`/`to` (bad dates, more than 92 days, more than
+/// [`MAX_CALLS`] calls); the database's (a chunk being applied is then rolled back;
+/// chunks already applied stay, and running again finds them unchanged).
+pub async fn rerate(
+    db: &DatabaseConnection,
+    cache: &DeckCache,
+    actor: &Actor,
+    query: &RerateQuery,
+    apply: bool,
+) -> ServiceResult<RerateDiff> {
+    let (start, end) = query.window()?;
+    let mut scope = Condition::all()
+        .add(cdr::Column::Status.eq("rated"))
+        .add(cdr::Column::AnswerAt.is_not_null())
+        .add(cdr::Column::SetupAt.gte(start))
+        .add(cdr::Column::SetupAt.lt(end));
+    if let Some(c) = query.carrier_id {
+        scope = scope.add(
+            Condition::any()
+                .add(cdr::Column::CustomerCarrierId.eq(c))
+                .add(cdr::Column::SupplierCarrierId.eq(c)),
+        );
+    }
+    let total = {
+        use sea_orm::PaginatorTrait;
+        cdr::Entity::find().filter(scope.clone()).count(db).await?
+    };
+    if total > MAX_CALLS {
+        let mut errors = domain::FieldErrors::new();
+        errors.add(
+            "to",
+            format!("{total} calls in this period; re-rate at most {MAX_CALLS} at a time (choose fewer days or one carrier)."),
+        );
+        return Err(errors.into());
+    }
+    let mut diff = RerateDiff {
+        examined: total,
+        applied: apply,
+        ..RerateDiff::default()
+    };
+    let mut sums: BTreeMap<(i64, &'static str), LegSums> = BTreeMap::new();
+    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
+    let mut currencies: HashMap<i64, String> = HashMap::new();
+    let mut after_id = 0i64;
+    loop {
+        let rows = cdr::Entity::find()
+            .filter(scope.clone())
+            .filter(cdr::Column::Id.gt(after_id))
+            .order_by_asc(cdr::Column::Id)
+            .limit(CHUNK)
+            .all(db)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after_id = last.id;
+        let mut kept = Vec::with_capacity(rows.len());
+        for (i, stored) in rows.iter().enumerate() {
+            let value = serde_json::from_str(&stored.raw)
+                .map_err(|e| ServiceError::Internal(format!("cdr {} raw: {e}", stored.id)))?;
+            match read_record(value, i + 1, None) {
+                Ok(r) => kept.push((stored, r)),
+                Err(_) => {
+                    *skipped
+                        .entry("the record as received no longer reads".into())
+                        .or_default() += 1
+                }
+            }
+        }
+        let incoming: Vec<&IncomingCdr> = kept.iter().map(|(_, r)| &r.cdr).collect();
+        let (outcomes, pricing) = process(db, cache, &incoming).await?;
+        currencies.extend(pricing.currencies.clone());
+        let now = Utc::now();
+        let txn = if apply {
+            Some(crate::db::begin_write(db).await?)
+        } else {
+            None
+        };
+        let mut ledger = Postings::default();
+        let mut chunk_sums: BTreeMap<(i64, &'static str), LegSums> = BTreeMap::new();
+        for ((stored, received), outcome) in kept.iter().zip(&outcomes) {
+            if outcome.status != "rated" {
+                let why = match outcome.status {
+                    "unrated" => format!(
+                        "no rate now ({})",
+                        outcome.reason_code.as_deref().unwrap_or("?")
+                    ),
+                    _ => format!(
+                        "cannot be mediated now ({})",
+                        outcome.reason_code.as_deref().unwrap_or("?")
+                    ),
+                };
+                *skipped.entry(why).or_default() += 1;
+                continue;
+            }
+            let Some(m) = outcome.mediated.as_ref() else {
+                continue;
+            };
+            if Some(m.customer.carrier_id) != stored.customer_carrier_id
+                || m.supplier.map(|s| s.carrier_id) != stored.supplier_carrier_id
+            {
+                *skipped
+                    .entry("its customer or supplier would change".into())
+                    .or_default() += 1;
+                continue;
+            }
+            if outcome.revenue_micros == stored.revenue_micros
+                && outcome.cost_micros == stored.cost_micros
+            {
+                continue;
+            }
+            if let Some(txn) = &txn {
+                let mut before: CdrExplanation =
+                    serde_json::from_str(&stored.explain).unwrap_or_default();
+                let mut explain = outcome.explain.clone();
+                explain.rerated = std::mem::take(&mut before.rerated);
+                explain.rerated.push(Rerated {
+                    at: super::views::rfc3339(now),
+                    revenue_micros: stored.revenue_micros,
+                    cost_micros: stored.cost_micros,
+                    customer_revision_id: before.customer.and_then(|c| c.revision_id),
+                    supplier_revision_id: before.supplier.and_then(|s| s.revision_id),
+                });
+                let mut model = row(stored.source_id, received, outcome, now);
+                model.source_id = NotSet;
+                model.call_id = NotSet;
+                model.leg = NotSet;
+                model.raw = NotSet;
+                model.received_at = NotSet;
+                model.created_at = NotSet;
+                model.explain = Set(serde_json::to_string(&explain).unwrap_or_default());
+                let changed = cdr::Entity::update_many()
+                    .set(model)
+                    .filter(cdr::Column::Id.eq(stored.id))
+                    .filter(cdr::Column::Status.eq("rated"))
+                    .filter(cdr::Column::RevenueMicros.eq(stored.revenue_micros))
+                    .filter(cdr::Column::CostMicros.eq(stored.cost_micros))
+                    .exec(txn)
+                    .await?;
+                if changed.rows_affected != 1 {
+                    // Changed meanwhile by another re-rating: its price is not ours to post.
+                    continue;
+                }
+            }
+            diff.changed += 1;
+            let legs = [(
+                m.customer.carrier_id,
+                "customer",
+                stored.revenue_micros,
+                outcome.revenue_micros,
+            )]
+            .into_iter()
+            .chain(m.supplier.map(|s| {
+                (
+                    s.carrier_id,
+                    "supplier",
+                    stored.cost_micros,
+                    outcome.cost_micros,
+                )
+            }));
+            for (carrier_id, leg, before, after) in legs {
+                if before == after {
+                    continue;
+                }
+                let s = chunk_sums.entry((carrier_id, leg)).or_default();
+                s.calls += 1;
+                s.before += before;
+                s.after += after;
+            }
+        }
+        if let Some(txn) = txn {
+            let memo = format!(
+                "re-rating of calls from {} to {}",
+                query.from.trim(),
+                query.to.trim()
+            );
+            let mut per_carrier: BTreeMap<i64, i64> = BTreeMap::new();
+            for ((carrier_id, leg), s) in &chunk_sums {
+                *per_carrier.entry(*carrier_id).or_default() += ledger_change(leg, s);
+            }
+            for (carrier_id, amount) in per_carrier {
+                if amount != 0 {
+                    // `at` = the window's start: never later than the carrier's last call.
+                    ledger.push(
+                        carrier_id,
+                        "rerate",
+                        amount,
+                        None,
+                        &memo,
+                        start,
+                        &pricing.currencies,
+                        now,
+                    );
+                }
+            }
+            ledger.write(&txn, &pricing.currencies, now).await?;
+            if !chunk_sums.is_empty() {
+                crate::audit::record_change(
+                    &txn,
+                    actor,
+                    "rerate",
+                    0,
+                    None,
+                    None,
+                    Some(&serde_json::json!({
+                        "from": query.from, "to": query.to, "carrier_id": query.carrier_id,
+                        "calls": chunk_sums.values().map(|s| s.calls).sum::<u64>(),
+                    })),
+                )
+                .await?;
+            }
+            txn.commit().await?;
+        }
+        for (key, s) in chunk_sums {
+            let total = sums.entry(key).or_default();
+            total.calls += s.calls;
+            total.before += s.before;
+            total.after += s.after;
+        }
+    }
+    let names: HashMap<i64, String> = carrier::Entity::find()
+        .select_only()
+        .columns([carrier::Column::Id, carrier::Column::Name])
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let money = crate::rate_plans::rate_text;
+    diff.lines = sums
+        .into_iter()
+        .map(|((carrier_id, leg), s)| {
+            let change = ledger_change(leg, &s);
+            RerateLine {
+                carrier_id,
+                carrier: names.get(&carrier_id).cloned().unwrap_or_default(),
+                leg: leg.into(),
+                currency: currencies.get(&carrier_id).cloned().unwrap_or_default(),
+                calls: s.calls,
+                before: money(s.before),
+                after: money(s.after),
+                ledger_change: money(change),
+                ledger_change_micros: change,
+            }
+        })
+        .collect();
+    diff.skipped = skipped.into_iter().collect();
+    Ok(diff)
+}
+
+/// The ledger entry that corrects a leg: customers owe the difference (negative when
+/// they now pay more), we owe suppliers theirs.
+fn ledger_change(leg: &str, s: &LegSums) -> i64 {
+    match leg {
+        "customer" => s.before - s.after,
+        _ => s.after - s.before,
+    }
+}
