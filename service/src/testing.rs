@@ -132,3 +132,183 @@ pub fn files() -> (crate::files::Files, std::path::PathBuf) {
     let files = crate::files::Files::local(&dir).expect("temp file store");
     (files, dir)
 }
+
+/// A priced world for CDR tests (see [`billing_world`]): ids of what it created.
+pub struct BillingWorld {
+    /// "Acme Telecom" (`ACME`), customer, USD.
+    pub customer: i64,
+    /// "Airtel" (`AIRTEL`), supplier, USD.
+    pub supplier: i64,
+    /// Acme's ingress interconnect, 203.0.113.10:5060.
+    pub ingress: i64,
+    /// Airtel's egress interconnect, 198.51.100.7:5070.
+    pub egress: i64,
+    /// The switch's API key (CDR source) "kamailio-1".
+    pub source: i64,
+    /// Its secret, for HTTP tests.
+    pub source_key: String,
+}
+
+async fn carrier(db: &sea_orm::DatabaseConnection, name: &str, code: &str, kind: &str) -> i64 {
+    crate::carriers::create_carrier(
+        db,
+        &fixture_actor(),
+        crate::carriers::NewCarrier {
+            name: name.into(),
+            account_code: code.into(),
+            carrier_type: kind.into(),
+            currency: "USD".into(),
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn interconnect(
+    db: &sea_orm::DatabaseConnection,
+    carrier_id: i64,
+    direction: &str,
+    address: &str,
+    port: &str,
+) -> i64 {
+    let id = crate::carriers::interconnects::create_interconnect(
+        db,
+        &fixture_actor(),
+        carrier_id,
+        &domain::interconnect::InterconnectForm {
+            name: format!("{direction} {address}"),
+            direction: direction.into(),
+            status: "active".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    crate::carriers::interconnects::add_address(
+        db,
+        &fixture_actor(),
+        id,
+        &domain::interconnect::AddressForm {
+            address: address.into(),
+            port: port.into(),
+            transport: "udp".into(),
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
+/// A plan of `kind` with one published revision of `lines` (`Destination,Code,Rate`),
+/// in force since 30 days ago, behind a service of the matching direction on
+/// `interconnect`.
+async fn priced_service(
+    ctx: &crate::jobs::JobContext,
+    kind: &str,
+    name: &str,
+    lines: &[&str],
+    interconnect: i64,
+) -> i64 {
+    let db = &ctx.db;
+    let mut form = domain::rate_plans::RatePlanForm::new_plan();
+    form.name = name.into();
+    form.kind = kind.into();
+    let plan = crate::rate_plans::save_plan(db, &fixture_actor(), None, &form)
+        .await
+        .unwrap()
+        .id;
+    let since = (chrono::Utc::now() - chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut csv = String::from("Destination,Code,Rate,Valid From\n");
+    for l in lines {
+        csv.push_str(&format!("{l},{since}\n"));
+    }
+    let options = domain::rate_plans::ImportOptions {
+        replace_all: true,
+        ..domain::rate_plans::ImportOptions::default()
+    };
+    let done = crate::rate_plans::import::import_now(
+        ctx,
+        &fixture_actor(),
+        plan,
+        "deck.csv",
+        csv.into_bytes(),
+        options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.status, "published", "{}", done.error);
+    let service = crate::catalog::save_service(
+        db,
+        &fixture_actor(),
+        None,
+        &domain::catalog::ServiceForm {
+            name: format!("{name} voice"),
+            direction: kind.into(),
+            status: "active".into(),
+            rate_plan_id: plan.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    crate::carriers::interconnects::save_services(
+        db,
+        &fixture_actor(),
+        interconnect,
+        &[service.id],
+    )
+    .await
+    .unwrap();
+    plan
+}
+
+fn fixture_actor() -> crate::audit::Actor {
+    crate::audit::Actor {
+        user_id: None,
+        email: "billing@didtron.test".into(),
+    }
+}
+
+/// A priced world for CDR tests, on `ctx`'s database (panics on any failure):
+/// customer Acme (ingress 203.0.113.10:5060, customer plan "Retail": India 91 at 0.02,
+/// UK 44 at 0.01 per minute) and supplier Airtel (egress 198.51.100.7:5070, supplier deck
+/// "Airtel deck": India 91 at 0.012, India Mobile 9198 at 0.015), all USD on 60/60,
+/// in force since 30 days ago; and a switch API key "kamailio-1".
+pub async fn billing_world(ctx: &crate::jobs::JobContext) -> BillingWorld {
+    let db = &ctx.db;
+    let customer = carrier(db, "Acme Telecom", "ACME", "customer").await;
+    let supplier = carrier(db, "Airtel", "AIRTEL", "supplier").await;
+    let ingress = interconnect(db, customer, "ingress", "203.0.113.10", "5060").await;
+    let egress = interconnect(db, supplier, "egress", "198.51.100.7", "5070").await;
+    priced_service(
+        ctx,
+        "customer",
+        "Retail",
+        &["India,91,0.02", "UK,44,0.01"],
+        ingress,
+    )
+    .await;
+    priced_service(
+        ctx,
+        "supplier",
+        "Airtel deck",
+        &["India,91,0.012", "India Mobile,9198,0.015"],
+        egress,
+    )
+    .await;
+    let key = crate::cdrs::api_keys::create(db, "kamailio-1", &fixture_actor())
+        .await
+        .unwrap();
+    BillingWorld {
+        customer,
+        supplier,
+        ingress,
+        egress,
+        source: key.key.id,
+        source_key: key.secret,
+    }
+}

@@ -3,6 +3,7 @@
 
 mod auth;
 mod cdrs;
+mod crash;
 mod rate_command;
 mod rate_plans;
 mod support;

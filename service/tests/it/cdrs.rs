@@ -4,17 +4,16 @@
 //! switch replays, and every record kept (rejected and unrated ones with their reason).
 
 use chrono::{Duration, Utc};
-use domain::catalog::ServiceForm;
-use domain::interconnect::{AddressForm, InterconnectForm};
-use domain::rate_plans::{ImportOptions, RatePlanForm};
+use domain::interconnect::AddressForm;
+use domain::rate_plans::ImportOptions;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use service::audit::Actor;
-use service::carriers::{self, interconnects, NewCarrier};
+use service::carriers::{self, interconnects};
 use service::cdrs::{self, api_keys, DeckCache};
 use service::entity::{cdr, ledger_entry};
 use service::jobs::JobContext;
 use service::rate_plans::{self, import};
-use service::{catalog, testing};
+use service::testing;
 
 fn admin() -> Actor {
     Actor {
@@ -23,162 +22,14 @@ fn admin() -> Actor {
     }
 }
 
-/// Ids of the set-up both tests use.
-struct World {
-    customer: i64,
-    supplier: i64,
-    ingress: i64,
-    egress: i64,
-    source: i64,
-}
-
-async fn carrier(db: &DatabaseConnection, name: &str, code: &str, kind: &str) -> i64 {
-    carriers::create_carrier(
-        db,
-        &admin(),
-        NewCarrier {
-            name: name.into(),
-            account_code: code.into(),
-            carrier_type: kind.into(),
-            currency: "USD".into(),
-        },
-    )
-    .await
-    .unwrap()
-    .id
-}
-
-async fn interconnect(
-    db: &DatabaseConnection,
-    carrier_id: i64,
-    direction: &str,
-    address: &str,
-    port: &str,
-) -> i64 {
-    let id = interconnects::create_interconnect(
-        db,
-        &admin(),
-        carrier_id,
-        &InterconnectForm {
-            name: format!("{direction} {address}"),
-            direction: direction.into(),
-            status: "active".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .id;
-    interconnects::add_address(
-        db,
-        &admin(),
-        id,
-        &AddressForm {
-            address: address.into(),
-            port: port.into(),
-            transport: "udp".into(),
-        },
-    )
-    .await
-    .unwrap();
-    id
-}
-
-/// A plan of `kind` with one published revision of `lines` (`Destination,Code,Rate`),
-/// in force since 30 days ago, behind a service of the matching direction on
-/// `interconnect`.
-async fn priced_service(
-    ctx: &JobContext,
-    kind: &str,
-    name: &str,
-    lines: &[&str],
-    interconnect: i64,
-) -> i64 {
-    let db = &ctx.db;
-    let mut form = RatePlanForm::new_plan();
-    form.name = name.into();
-    form.kind = kind.into();
-    let plan = rate_plans::save_plan(db, &admin(), None, &form)
-        .await
-        .unwrap()
-        .id;
-    let since = (Utc::now() - Duration::days(30))
-        .format("%Y-%m-%d")
-        .to_string();
-    let mut csv = String::from("Destination,Code,Rate,Valid From\n");
-    for l in lines {
-        csv.push_str(&format!("{l},{since}\n"));
-    }
-    let options = ImportOptions {
-        replace_all: true,
-        ..ImportOptions::default()
-    };
-    let done = import::import_now(ctx, &admin(), plan, "deck.csv", csv.into_bytes(), options)
-        .await
-        .unwrap();
-    assert_eq!(done.status, "published", "{}", done.error);
-    let service = catalog::save_service(
-        db,
-        &admin(),
-        None,
-        &ServiceForm {
-            name: format!("{name} voice"),
-            direction: kind.into(),
-            status: "active".into(),
-            rate_plan_id: plan.to_string(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    interconnects::save_services(db, &admin(), interconnect, &[service.id])
-        .await
-        .unwrap();
-    plan
-}
-
-async fn world(env: &testing::TestEnv) -> (World, std::path::PathBuf) {
+/// The shared priced world ([`testing::billing_world`]) and its file store's folder.
+async fn world(env: &testing::TestEnv) -> (testing::BillingWorld, std::path::PathBuf) {
     let (files, dir) = testing::files();
     let ctx = JobContext {
         db: env.db.clone(),
         files,
     };
-    let db = &env.db;
-    let customer = carrier(db, "Acme Telecom", "ACME", "customer").await;
-    let supplier = carrier(db, "Airtel", "AIRTEL", "supplier").await;
-    let ingress = interconnect(db, customer, "ingress", "203.0.113.10", "5060").await;
-    let egress = interconnect(db, supplier, "egress", "198.51.100.7", "5070").await;
-    priced_service(
-        &ctx,
-        "customer",
-        "Retail",
-        &["India,91,0.02", "UK,44,0.01"],
-        ingress,
-    )
-    .await;
-    priced_service(
-        &ctx,
-        "supplier",
-        "Airtel deck",
-        &["India,91,0.012", "India Mobile,9198,0.015"],
-        egress,
-    )
-    .await;
-    let source = api_keys::create(db, "kamailio-1", &admin())
-        .await
-        .unwrap()
-        .key
-        .id;
-    (
-        World {
-            customer,
-            supplier,
-            ingress,
-            egress,
-            source,
-        },
-        dir,
-    )
+    (testing::billing_world(&ctx).await, dir)
 }
 
 /// A Kamailio acc_json record of a call set up an hour ago: answered after 1.5 s and
