@@ -16,6 +16,7 @@ mod m20261121_000006_rate_plan_derivations;
 mod m20261121_000007_cdrs;
 mod m20261121_000008_credit_control;
 mod m20261121_000009_cdr_files;
+mod m20261121_000010_cdr_pull;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_cdrs::Migration),
             Box::new(m20261121_000008_credit_control::Migration),
             Box::new(m20261121_000009_cdr_files::Migration),
+            Box::new(m20261121_000010_cdr_pull::Migration),
         ]
     }
 }

@@ -88,11 +88,30 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
             stop.clone(),
         ));
     }
+    let decks = service::cdrs::DeckCache::new();
+    if config.workers > 0 {
+        // CDR pull sources: every few seconds, the ones whose interval has passed (each
+        // under its distributed lock, so one instance pulls a source at a time).
+        let client = service::cdrs::pull::client().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (db, kv, decks, mut stop) = (db.clone(), kv.clone(), decks.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                if let Err(e) = service::cdrs::pull::pull_due(&db, &kv, &decks, &client).await {
+                    tracing::warn!(error = %e, "CDR pull");
+                }
+            }
+        });
+    }
     let app_state = AppState {
         db: db.clone(),
         kv: kv.clone(),
         files: files.clone(),
-        decks: service::cdrs::DeckCache::new(),
+        decks,
         signin_limiter: SignInLimiter::new(
             kv.clone(),
             config.signin_max_failures,

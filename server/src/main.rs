@@ -6,6 +6,7 @@
 //! didtron user create --email E --role admin|super_admin|customer [--carrier ID]
 //! didtron carrier create --name N --account-code C [--type customer|supplier|both] [--currency USD]
 //! didtron cdr import FILE [--format asterisk|csv|json] [--customer-interconnect ID] …
+//! didtron cdr pull-source --name N --url U [--header H] [--interval S] | didtron cdr pull NAME
 //! didtron rate --deck DECK.csv --cdrs CDRS [--format asterisk|csv|kamailio-json] --out OUT.csv
 //! ```
 //! Configuration comes from the environment (see `server::config`).
@@ -146,6 +147,26 @@ enum CdrCommand {
         /// Master.csv's accountcode is the customer carrier's account code.
         #[arg(long)]
         by_account_code: bool,
+    },
+    /// Add a pull source: a softswitch API DIDTron fetches CDRs from in pages
+    /// (`GET URL?limit=500&since=CURSOR` → `{"records": [...], "cursor": ...}`), every
+    /// --interval seconds while `didtron serve` runs.
+    #[command(name = "pull-source")]
+    PullSource {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        url: String,
+        /// Sent as the Authorization header, e.g. "Bearer abc…".
+        #[arg(long, default_value = "")]
+        header: String,
+        #[arg(long, default_value_t = 60)]
+        interval: i64,
+    },
+    /// Pull a source now, until caught up, and print what was stored.
+    Pull {
+        /// The pull source's name.
+        name: String,
     },
 }
 
@@ -459,6 +480,68 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 Ok(())
             } else {
                 Err(anyhow::anyhow!("nothing was stored: {}", view.error))
+            }
+        }
+        Command::Cdr {
+            command:
+                CdrCommand::PullSource {
+                    name,
+                    url,
+                    header,
+                    interval,
+                },
+        } => {
+            let db = connect(&config).await?;
+            service::db::migrate(&db).await?;
+            let form = service::cdrs::pull::PullSourceForm {
+                name,
+                url,
+                auth_header: header,
+                interval_secs: interval,
+            };
+            let source =
+                service::cdrs::pull::create_source(&db, &service::audit::Actor::system(), &form)
+                    .await
+                    .map_err(describe)?;
+            println!(
+                "added pull source {} (id {}), pulled every {} s by `didtron serve`",
+                source.name, source.id, source.interval_secs
+            );
+            Ok(())
+        }
+        Command::Cdr {
+            command: CdrCommand::Pull { name },
+        } => {
+            let db = connect(&config).await?;
+            service::db::migrate(&db).await?;
+            let kv = match &config.redis_url {
+                Some(url) => service::kv::Kv::connect_redis(url, &config.redis_key_prefix, 1)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                None => service::kv::Kv::local(),
+            };
+            let source = service::cdrs::pull::sources(&db)
+                .await
+                .map_err(describe)?
+                .into_iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| anyhow::anyhow!("no pull source is called `{name}`"))?;
+            let client = service::cdrs::pull::client().map_err(describe)?;
+            let decks = service::cdrs::DeckCache::new();
+            let report = service::cdrs::pull::pull(&db, &kv, &decks, &client, source.id)
+                .await
+                .map_err(describe)?;
+            if !report.ran {
+                return Err(anyhow::anyhow!("another instance is pulling {name} now"));
+            }
+            let i = &report.ingest;
+            println!(
+                "{} pages: stored {} (rated {}, unrated {}, rejected {}), {} already stored; high-water mark `{}`",
+                report.pages, i.stored, i.rated, i.unrated, i.rejected, i.duplicates, report.cursor
+            );
+            match report.error {
+                Some(e) => Err(anyhow::anyhow!("the pull stopped: {e}")),
+                None => Ok(()),
             }
         }
         Command::Ledger {

@@ -405,3 +405,32 @@ pub struct RerateDiff {
     /// True once the adjustments are posted.
     pub applied: bool,
 }
+
+/// A new CDR pull source's settings (see `service::cdrs::pull` for the protocol).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullSourceForm {
+    pub name: String,
+    /// The page endpoint, `http://…` or `https://…`.
+    pub url: String,
+    /// Sent as the `Authorization` header (e.g. `Bearer abc…`); empty for none.
+    pub auth_header: String,
+    /// Seconds between pulls (10–86 400).
+    pub interval_secs: i64,
+}
+
+/// A CDR pull source as its list shows it. Times RFC 3339 UTC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullSourceRow {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub has_auth_header: bool,
+    pub interval_secs: i64,
+    pub enabled: bool,
+    /// The high-water mark: the source's cursor after the last page stored.
+    pub cursor: String,
+    pub pulled_total: i64,
+    pub last_run_at: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_error: String,
+}

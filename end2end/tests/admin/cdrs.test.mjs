@@ -213,3 +213,30 @@ test('re-rating shows the difference first and names a bad period', async () => 
   await expectAccessible(page, 'Re-rating difference');
   await page.close();
 });
+
+test('a pull source is added, and a pull that cannot reach it says why', async () => {
+  const page = await newPage(browser);
+  await page.goto('/admin/cdr-files');
+  await signIn(page, admin.email, admin.password);
+  await page.waitForURL(`${BASE_URL}/admin/cdr-files`, { waitUntil: 'commit' });
+  await hydrated(page);
+  await page.getByTestId('add-pull-source').click();
+  const dialog = page.getByRole('dialog', { name: 'Add pull source' });
+  const name = `softswitch-${Date.now()}`;
+  await dialog.getByLabel('Name').fill(name);
+  await dialog.getByLabel('Page endpoint').fill('ftp://nowhere');
+  await dialog.getByRole('button', { name: 'Add source' }).click();
+  await dialog.getByText('Enter the page endpoint as http').waitFor();
+  await expectAccessible(page, 'Add pull source dialog');
+  // Port 9 (discard) is closed here: the pull cannot connect.
+  await dialog.getByLabel('Page endpoint').fill('http://127.0.0.1:9/cdrs');
+  await dialog.getByRole('button', { name: 'Add source' }).click();
+  await toast(page, 'Pull source added');
+  const row = page.getByTestId('pull-sources').locator('tr', { hasText: name });
+  await row.getByText('Not run yet').waitFor();
+  await row.getByRole('button', { name: `Pull ${name} now` }).click();
+  await toast(page, 'Not pulled: the pull stopped after 0 new calls: cannot reach');
+  await row.getByText('Failing').waitFor();
+  await expectAccessible(page, 'CDR files with a failing pull source');
+  await page.close();
+});

@@ -818,7 +818,8 @@ pub async fn run_import(ctx: &JobContext, id: i64) -> Result<(), JobError> {
     Ok(())
 }
 
-fn add(total: &mut IngestReport, batch: &IngestReport) {
+/// Adds a batch's counts to a running total.
+pub(crate) fn add(total: &mut IngestReport, batch: &IngestReport) {
     total.received += batch.received;
     total.stored += batch.stored;
     total.duplicates += batch.duplicates;

@@ -16,6 +16,7 @@ pub mod api_keys;
 pub mod credit;
 pub mod decks;
 pub mod files;
+pub mod pull;
 pub mod rerate;
 pub mod views;
 

@@ -7,6 +7,7 @@ pub mod carrier_balance;
 pub mod carrier_contact;
 pub mod cdr;
 pub mod cdr_import;
+pub mod cdr_pull_source;
 pub mod codec;
 pub mod credit_alert;
 pub mod deck_mapping;

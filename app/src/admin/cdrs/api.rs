@@ -4,7 +4,7 @@
 
 use domain::cdr::views::{
     ApiKeyRow, BalanceRow, CdrDetail, CdrFileChoices, CdrImportView, CdrQuery, CdrRow,
-    IngestReport, RerateDiff, RerateQuery, Spend24h, TotalsView,
+    IngestReport, PullSourceForm, PullSourceRow, RerateDiff, RerateQuery, Spend24h, TotalsView,
 };
 use domain::listing::Page;
 use leptos::prelude::*;
@@ -82,6 +82,55 @@ pub async fn rerate_calls(query: RerateQuery, apply: bool) -> Result<RerateDiff,
             let actor = actor(Role::Admin).await?;
             let state = state()?;
             Ok(cdrs::rerate::rerate(&state.db, &state.decks, &actor, &query, apply).await?)
+        }
+        .await,
+    )
+}
+
+/// The CDR pull sources with their high-water marks and last runs (GET).
+#[server(prefix = "/fn", endpoint = "admin/cdr-pull-sources", input = GetUrl)]
+pub async fn fetch_pull_sources() -> Result<Vec<PullSourceRow>, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(cdrs::pull::source_rows(&state()?.db).await?)
+        }
+        .await,
+    )
+}
+
+/// Adds a CDR pull source; it is pulled every `interval_secs` from now on.
+#[server(prefix = "/fn", endpoint = "admin/cdr-pull-sources/create")]
+pub async fn create_pull_source(form: PullSourceForm) -> Result<(), AppError> {
+    respond(
+        async move {
+            let actor = actor(Role::Admin).await?;
+            cdrs::pull::create_source(&state()?.db, &actor, &form).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Pulls source `id` now (until caught up); the counts of what it stored.
+#[server(prefix = "/fn", endpoint = "admin/cdr-pull-sources/pull")]
+pub async fn pull_source_now(id: i64) -> Result<IngestReport, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            let state = state()?;
+            let client = cdrs::pull::client()?;
+            let report = cdrs::pull::pull(&state.db, &state.kv, &state.decks, &client, id).await?;
+            match (report.ran, report.error) {
+                (false, _) => Err(AppError::Conflict(
+                    "another instance is pulling this source now; try again in a moment".into(),
+                )),
+                (true, Some(e)) => Err(AppError::Conflict(format!(
+                    "the pull stopped after {} new calls: {e}",
+                    report.ingest.stored
+                ))),
+                (true, None) => Ok(report.ingest),
+            }
         }
         .await,
     )

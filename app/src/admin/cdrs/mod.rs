@@ -891,6 +891,135 @@ pub fn CdrFilesPage() -> impl IntoView {
             Some(Ok(rows)) if rows.is_empty() => view! { <p class="empty">"No CDR file imported yet."</p> }.into_any(),
             Some(Ok(rows)) => view! { <CdrImportTable rows/> }.into_any(),
         }}
+        <PullSources/>
+    }
+}
+
+/// The CDR pull sources: external softswitch APIs pulled in pages since a high-water
+/// mark, with "Pull now" and an "Add pull source" dialog.
+#[component]
+fn PullSources() -> impl IntoView {
+    let (rows, reload) = load_in_browser(fetch_pull_sources);
+    let open = RwSignal::new(false);
+    let toaster = use_toaster();
+    let pull = Action::new(move |id: &i64| {
+        let id = *id;
+        async move { pull_source_now(id).await }
+    });
+    Effect::new(move |_| match pull.value().get() {
+        Some(Ok(r)) => {
+            toaster.success(format!(
+                "Pulled: {} new calls ({} rated), {} already stored",
+                r.stored, r.rated, r.duplicates
+            ));
+            reload.run(());
+        }
+        Some(Err(e)) => {
+            toaster.error(format!("Not pulled: {e}"));
+            reload.run(());
+        }
+        None => {}
+    });
+    view! {
+        <div class="section-head">
+            <h2 class="section-title">"Pull sources"</h2>
+            <button type="button" class="button" data-testid="add-pull-source" on:click=move |_| open.set(true)>"Add pull source"</button>
+        </div>
+        <p class="muted">"Softswitch APIs DIDTron fetches CDRs from, 500 a page, from where the last stored page ended: GET url?limit=500&since=cursor answering {\"records\": [...], \"cursor\": ...}."</p>
+        {move || match rows.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Err(error)) => view! { <ErrorPanel error on_retry=reload/> }.into_any(),
+            Some(Ok(rows)) if rows.is_empty() => view! { <p class="empty">"No pull source. Switches that push use API keys instead."</p> }.into_any(),
+            Some(Ok(rows)) => view! {
+                <div class="table-wrap">
+                    <table class="table" data-testid="pull-sources">
+                        <caption class="visually-hidden">"CDR pull sources"</caption>
+                        <thead><tr>
+                            <th scope="col">"Name"</th><th scope="col">"Endpoint"</th><th scope="col" class="num">"Every (s)"</th>
+                            <th scope="col">"High-water mark"</th><th scope="col" class="num">"Calls pulled"</th>
+                            <th scope="col">"Last run (UTC)"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| {
+                                let id = r.id;
+                                let status = if !r.last_error.is_empty() {
+                                    view! { <span class="tag tag--crit">"Failing"</span><span class="cell-note">{r.last_error.clone()}</span> }.into_any()
+                                } else if r.last_success_at.is_some() {
+                                    view! { <span class="tag tag--ok">"OK"</span> }.into_any()
+                                } else {
+                                    view! { <span class="tag tag--muted">"Not run yet"</span> }.into_any()
+                                };
+                                view! {
+                                    <tr>
+                                        <td>{r.name.clone()}</td>
+                                        <td><code>{r.url.clone()}</code></td>
+                                        <td class="num">{r.interval_secs}</td>
+                                        <td><code>{if r.cursor.is_empty() { "(start)".to_owned() } else { r.cursor.clone() }}</code></td>
+                                        <td class="num">{r.pulled_total}</td>
+                                        <td>{r.last_run_at.as_deref().map(utc).unwrap_or_else(|| "never".into())}</td>
+                                        <td>{status}</td>
+                                        <td><button type="button" class="button button--small" disabled=move || pull.pending().get()
+                                            aria-label=format!("Pull {} now", r.name)
+                                            on:click=move |_| { pull.dispatch(id); }>"Pull now"</button></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any(),
+        }}
+        <Dialog title="Add pull source" open>
+            <AddPullSource on_done=Callback::new(move |_| { open.set(false); reload.run(()); })/>
+        </Dialog>
+    }
+}
+
+#[component]
+fn AddPullSource(on_done: Callback<()>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let url = RwSignal::new(String::new());
+    let header = RwSignal::new(String::new());
+    let interval = RwSignal::new("60".to_owned());
+    let errors = FormErrors::new();
+    let toaster = use_toaster();
+    let create = Action::new(move |form: &domain::cdr::views::PullSourceForm| {
+        let form = form.clone();
+        async move { create_pull_source(form).await }
+    });
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(())) => {
+            errors.clear();
+            toaster.success("Pull source added");
+            name.set(String::new());
+            url.set(String::new());
+            header.set(String::new());
+            on_done.run(());
+        }
+        Some(Err(e)) => errors.show(&e),
+        None => {}
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let interval_secs: i64 = interval.get_untracked().trim().parse().unwrap_or_default();
+        create.dispatch(domain::cdr::views::PullSourceForm {
+            name: name.get_untracked(),
+            url: url.get_untracked(),
+            auth_header: header.get_untracked(),
+            interval_secs,
+        });
+    };
+    view! {
+        <form class="form" on:submit=submit>
+            <TextField label="Name" name="name" prefix="pull" bind=(name.into(), Callback::new(move |v| name.set(v))) errors
+                help="The softswitch, e.g. VOS3000 London."/>
+            <TextField label="Page endpoint" name="url" prefix="pull" kind="url" bind=(url.into(), Callback::new(move |v| url.set(v))) errors
+                help="http(s)://host/path — DIDTron adds ?limit=500&since=<cursor>."/>
+            <TextField label="Authorization header" name="auth_header" prefix="pull" bind=(header.into(), Callback::new(move |v| header.set(v))) errors
+                help="Sent with every request, e.g. Bearer abc…; kept secret, never shown again. Leave empty for none."/>
+            <TextField label="Pull every (seconds)" name="interval_secs" prefix="pull" kind="number" bind=(interval.into(), Callback::new(move |v| interval.set(v))) errors/>
+            <FormActions label="Add source" pending=create.pending() errors/>
+        </form>
     }
 }
 
