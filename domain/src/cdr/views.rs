@@ -109,6 +109,22 @@ pub struct BalanceRow {
     pub blocked: bool,
     /// RFC 3339, UTC.
     pub last_cdr_at: Option<String>,
+    /// For a carrier that is both customer and supplier, its calls on each side (same
+    /// sign as the balance: what it owes us for calls it sent, what we owe it for calls
+    /// it carried); the balance is the netted position of both, plus payments and
+    /// adjustments.
+    pub netted: Option<NettedPosition>,
+}
+
+/// A both-ways carrier's calls on each side, decimal text in its currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NettedPosition {
+    /// Sum of its customer-leg postings (≤ 0).
+    pub as_customer: String,
+    /// Sum of its supplier-leg postings (≥ 0).
+    pub as_supplier: String,
+    /// The two together.
+    pub calls_net: String,
 }
 
 /// One API key (never the key itself).

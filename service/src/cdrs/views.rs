@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::cdr::views::{
-    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, Spend24h, SpendHour, SpendRow, TotalsView,
+    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, NettedPosition, Spend24h, SpendHour,
+    SpendRow, TotalsView,
 };
 use domain::listing::{page_size, Page};
 use domain::FieldErrors;
@@ -235,6 +236,30 @@ pub async fn balances(db: &DatabaseConnection) -> ServiceResult<Vec<BalanceRow>>
         .into_iter()
         .map(|b| (b.carrier_id, b))
         .collect();
+    // Call postings per carrier and side, for carriers that are both.
+    let sides: Vec<(i64, String, i64)> = crate::entity::ledger_entry::Entity::find()
+        .select_only()
+        .column(crate::entity::ledger_entry::Column::CarrierId)
+        .column(crate::entity::ledger_entry::Column::Kind)
+        .expr_as(
+            sea_orm::sea_query::Expr::cust("CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT)"),
+            "total",
+        )
+        .filter(crate::entity::ledger_entry::Column::Kind.is_in(["revenue", "cost"]))
+        .group_by(crate::entity::ledger_entry::Column::CarrierId)
+        .group_by(crate::entity::ledger_entry::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_side: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (carrier_id, kind, total) in sides {
+        let entry = by_side.entry(carrier_id).or_default();
+        if kind == "revenue" {
+            entry.0 += total;
+        } else {
+            entry.1 += total;
+        }
+    }
     let mut rows: Vec<BalanceRow> = carrier::Entity::find()
         .order_by_asc(carrier::Column::Name)
         .all(db)
@@ -257,6 +282,14 @@ pub async fn balances(db: &DatabaseConnection) -> ServiceResult<Vec<BalanceRow>>
                 status: c.status,
                 blocked: b.is_some_and(|b| b.blocked),
                 last_cdr_at: b.and_then(|b| b.last_cdr_at).map(rfc3339),
+                netted: (c.carrier_type == "both").then(|| {
+                    let (customer, supplier) = by_side.get(&c.id).copied().unwrap_or_default();
+                    NettedPosition {
+                        as_customer: rate_text(customer),
+                        as_supplier: rate_text(supplier),
+                        calls_net: rate_text(customer + supplier),
+                    }
+                }),
             }
         })
         .collect();

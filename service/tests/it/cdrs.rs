@@ -218,6 +218,35 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
         assert_eq!(balance(db, w.customer).await, -60_000);
         assert_eq!(ledger_entry::Entity::find().count(db).await.unwrap(), 4);
 
+        // A carrier that is both customer and supplier shows its calls on each side
+        // and their net; a one-way carrier does not.
+        let rows = cdrs::views::balances(db).await.unwrap();
+        assert!(rows.iter().all(|r| r.netted.is_none()));
+        {
+            use sea_orm::{ActiveModelTrait, Set};
+            let airtel = service::entity::carrier::Entity::find_by_id(w.supplier)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut both: service::entity::carrier::ActiveModel = airtel.into();
+            both.carrier_type = Set("both".into());
+            both.update(db).await.unwrap();
+        }
+        let rows = cdrs::views::balances(db).await.unwrap();
+        let airtel = rows.iter().find(|r| r.carrier_id == w.supplier).unwrap();
+        let netted = airtel.netted.clone().unwrap();
+        assert_eq!(
+            (
+                netted.as_customer.as_str(),
+                netted.as_supplier.as_str(),
+                netted.calls_net.as_str()
+            ),
+            ("0.0000", "0.0450", "0.0450"),
+            "{}",
+            env.name
+        );
+
         // The running balances agree with the ledger; a balance damaged by hand is
         // found and repaired from the ledger.
         assert_eq!(cdrs::reconcile(db, false).await.unwrap(), vec![]);

@@ -413,7 +413,11 @@ fn BalanceTable(rows: Vec<BalanceRow>, posting: PostingTarget) -> impl IntoView 
                         };
                         view! {
                         <tr>
-                            <td><a href=format!("/admin/carriers/{}", r.carrier_id)>{r.name}</a>" "<span class="cell-note">{r.account_code}</span></td>
+                            <td><a href=format!("/admin/carriers/{}", r.carrier_id)>{r.name}</a>" "<span class="cell-note">{r.account_code}</span>
+                                {r.netted.map(|n| view! {
+                                    <span class="cell-note" data-testid="netted">{format!("Calls as customer {} · as supplier {} · netted {}", n.as_customer, n.as_supplier, n.calls_net)}</span>
+                                })}
+                            </td>
                             <td>{if r.billing_mode == "prepaid" { "Prepaid" } else { "Postpaid" }}</td>
                             <td class="num">{r.balance}</td>
                             <td class="num">{r.credit_limit}</td>
