@@ -117,3 +117,91 @@ mod tests {
         assert_eq!(sqlite_file("sqlite::memory:"), None);
     }
 }
+
+/// PostgreSQL's bulk path for many rows: one statement whose single parameter is the
+/// rows as a JSON array, expanded by `json_to_recordset` —
+/// `INSERT INTO t (cols) SELECT cols FROM json_to_recordset($1::json) AS r(col type, …)
+/// [ON CONFLICT …] [RETURNING …]`. A multi-row `VALUES` list binds rows × columns
+/// parameters and PostgreSQL parses and plans it again for every batch; here the plan
+/// is one and small, and the rows travel as one text value.
+///
+/// Columns are those set on the first model (`NotSet` ones, like `id`, are left to
+/// their default); every model must set the same ones. `suffix` is appended as is
+/// (`ON CONFLICT … DO NOTHING RETURNING id`). Supported column values: 64-bit integers,
+/// text, booleans, UTC times.
+///
+/// Errors: the database's; `Custom` when a model holds a value of another type.
+pub async fn insert_json_rows<C, A>(
+    db: &C,
+    rows: &[A],
+    suffix: &str,
+) -> Result<Vec<sea_orm::QueryResult>, DbErr>
+where
+    C: sea_orm::ConnectionTrait,
+    A: sea_orm::ActiveModelTrait,
+{
+    use sea_orm::sea_query::Iden;
+    use sea_orm::{ActiveValue, EntityName, Iterable, Value};
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let columns: Vec<_> = <A::Entity as sea_orm::EntityTrait>::Column::iter()
+        .filter(|c| !matches!(first.get(*c), ActiveValue::NotSet))
+        .collect();
+    let sql_type = |v: &Value| match v {
+        Value::BigInt(_) => Ok("bigint"),
+        Value::String(_) => Ok("text"),
+        Value::Bool(_) => Ok("boolean"),
+        Value::ChronoDateTimeUtc(_) => Ok("timestamptz"),
+        other => Err(DbErr::Custom(format!(
+            "bulk insert: unsupported value {other:?}"
+        ))),
+    };
+    let mut definitions = Vec::with_capacity(columns.len());
+    let mut names = Vec::with_capacity(columns.len());
+    for c in &columns {
+        let name = c.to_string();
+        let value = first.get(*c).into_value().unwrap_or(Value::BigInt(None));
+        definitions.push(format!("\"{name}\" {}", sql_type(&value)?));
+        names.push(format!("\"{name}\""));
+    }
+    let mut json = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut object = serde_json::Map::with_capacity(columns.len());
+        for c in &columns {
+            let value = match row.get(*c).into_value() {
+                None
+                | Some(Value::BigInt(None))
+                | Some(Value::String(None))
+                | Some(Value::Bool(None))
+                | Some(Value::ChronoDateTimeUtc(None)) => serde_json::Value::Null,
+                Some(Value::BigInt(Some(n))) => n.into(),
+                Some(Value::String(Some(s))) => (*s).into(),
+                Some(Value::Bool(Some(b))) => b.into(),
+                Some(Value::ChronoDateTimeUtc(Some(t))) => t
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                    .into(),
+                Some(other) => {
+                    return Err(DbErr::Custom(format!(
+                        "bulk insert: unsupported value {other:?}"
+                    )))
+                }
+            };
+            object.insert(c.to_string(), value);
+        }
+        json.push(serde_json::Value::Object(object));
+    }
+    let table = <A::Entity as Default>::default().table_name().to_owned();
+    let list = names.join(", ");
+    let sql = format!(
+        "INSERT INTO \"{table}\" ({list}) SELECT {list} FROM json_to_recordset($1::json) AS r({}) {suffix}",
+        definitions.join(", ")
+    );
+    let body = serde_json::Value::Array(json).to_string();
+    db.query_all_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Postgres,
+        sql,
+        [Value::String(Some(body))],
+    ))
+    .await
+}

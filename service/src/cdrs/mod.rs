@@ -133,7 +133,14 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<ReceivedCdr>, Vec<BodyError>> {
             message: "the body is empty: send one CDR, a JSON array of CDRs, or NDJSON".into(),
         }]);
     };
-    let line_of = |offset: usize| 1 + body[..offset].iter().filter(|&&b| b == b'\n').count();
+    // Lines are counted as the stream advances (once over the body, not per record).
+    let mut counted = (0usize, 1usize);
+    let mut line_of = |offset: usize| {
+        let (from, line) = counted;
+        let line = line + body[from..offset].iter().filter(|&&b| b == b'\n').count();
+        counted = (offset, line);
+        line
+    };
     let mut values: Vec<(serde_json::Value, Option<usize>)> = Vec::new();
     if body[start] == b'[' {
         match serde_json::from_slice::<Vec<serde_json::Value>>(body) {
@@ -562,10 +569,14 @@ impl Postings {
         now: DateTime<Utc>,
     ) -> ServiceResult<credit::CreditChanges> {
         let touched: Vec<i64> = self.balances.keys().copied().collect();
-        for chunk in self.entries.chunks(INSERT_CHUNK) {
-            ledger_entry::Entity::insert_many(chunk.to_vec())
-                .exec(txn)
-                .await?;
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            crate::db::insert_json_rows(txn, &self.entries, "").await?;
+        } else {
+            for chunk in self.entries.chunks(INSERT_CHUNK) {
+                ledger_entry::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(txn)
+                    .await?;
+            }
         }
         for (carrier_id, (amount, last_cdr)) in self.balances {
             let stmt = carrier_balance::Entity::insert(carrier_balance::ActiveModel {
@@ -663,14 +674,34 @@ pub async fn ingest(
 
     let txn = crate::db::begin_write(db).await?;
     let mut inserted: HashMap<(String, String), i64> = HashMap::new();
-    for (chunk_records, chunk_outcomes) in records
-        .chunks(INSERT_CHUNK)
-        .zip(outcomes.chunks(INSERT_CHUNK))
-    {
+    let postgres = txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    // PostgreSQL: the whole batch in one statement (see `db::insert_json_rows`).
+    let chunk = if postgres {
+        records.len()
+    } else {
+        INSERT_CHUNK
+    };
+    for (chunk_records, chunk_outcomes) in records.chunks(chunk).zip(outcomes.chunks(chunk)) {
         let models = chunk_records
             .iter()
             .zip(chunk_outcomes)
             .map(|(r, o)| row(source_id, r, o, now));
+        if postgres {
+            let models: Vec<cdr::ActiveModel> = models.collect();
+            let found = crate::db::insert_json_rows(
+                &txn,
+                &models,
+                "ON CONFLICT (source_id, call_id, leg) DO NOTHING RETURNING id, call_id, leg",
+            )
+            .await?;
+            for row in found {
+                let id: i64 = row.try_get("", "id")?;
+                let call_id: String = row.try_get("", "call_id")?;
+                let leg: String = row.try_get("", "leg")?;
+                inserted.insert((call_id, leg), id);
+            }
+            continue;
+        }
         let mut stmt = cdr::Entity::insert_many(models)
             .on_conflict(
                 OnConflict::columns([cdr::Column::SourceId, cdr::Column::CallId, cdr::Column::Leg])
