@@ -17,6 +17,7 @@ mod m20261121_000007_cdrs;
 mod m20261121_000008_credit_control;
 mod m20261121_000009_cdr_files;
 mod m20261121_000010_cdr_pull;
+mod m20261121_000011_cdr_exports;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_credit_control::Migration),
             Box::new(m20261121_000009_cdr_files::Migration),
             Box::new(m20261121_000010_cdr_pull::Migration),
+            Box::new(m20261121_000011_cdr_exports::Migration),
         ]
     }
 }

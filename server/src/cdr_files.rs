@@ -1,12 +1,16 @@
 //! `POST /admin/cdr-files/upload`: a CDR file uploaded from the CDR files page (a
-//! multipart form POST, so it works before the WASM has loaded). Needs an admin
-//! session; the `Origin` is checked by the router's origin middleware like every other
-//! write. The import itself runs as a background job (`service::cdrs::files`).
+//! multipart form POST, so it works before the WASM has loaded), and
+//! `GET /admin/cdr-exports/{id}/cdrs.csv`: a finished CDR export. Both need an admin
+//! session; the upload's `Origin` is checked by the router's origin middleware like
+//! every other write. Imports and exports run as background jobs
+//! (`service::cdrs::files`, `service::cdrs::export`).
 
 use app::server::AuthSession;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use domain::cdr::views::{CdrFileFormat, CdrFileOptions};
 use service::cdrs::files::{self, MAX_FILE_BYTES};
@@ -15,12 +19,54 @@ use service::ServiceError;
 use crate::rate_plans::{staff, uuid_like};
 use crate::web::RouterState;
 
-/// `POST /admin/cdr-files/upload`.
+/// `POST /admin/cdr-files/upload` and `GET /admin/cdr-exports/{id}/cdrs.csv`.
 pub fn routes() -> Router<RouterState> {
-    Router::new().route(
-        "/admin/cdr-files/upload",
-        post(upload).layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 64 * 1024)),
-    )
+    Router::new()
+        .route(
+            "/admin/cdr-files/upload",
+            post(upload).layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 64 * 1024)),
+        )
+        .route("/admin/cdr-exports/{id}/cdrs.csv", get(download))
+}
+
+/// A finished export's CSV, as an attachment.
+async fn download(
+    auth: AuthSession,
+    State(state): State<RouterState>,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = staff(&auth) {
+        return r.into_response();
+    }
+    let ctx = service::jobs::JobContext {
+        db: state.app.db.clone(),
+        files: state.app.files.clone(),
+    };
+    match service::cdrs::export::file(&ctx, id).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"cdrs-export-{id}.csv\""),
+                ),
+            ],
+            Body::from(bytes),
+        )
+            .into_response(),
+        Err(ServiceError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, "no such finished export").into_response()
+        }
+        Err(e) => {
+            let reference = uuid_like();
+            tracing::error!(correlation_id = %reference, error = %e, "CDR export download failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the download failed on our side (reference {reference})"),
+            )
+                .into_response()
+        }
+    }
 }
 
 fn back(query: &str) -> Response {

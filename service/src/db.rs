@@ -95,29 +95,6 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_backend_and_file_from_url() {
-        assert_eq!(
-            Backend::of_url("sqlite://./data/didtron.db?mode=rwc"),
-            Some(Backend::Sqlite)
-        );
-        assert_eq!(
-            Backend::of_url("postgres://127.0.0.1/test"),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(Backend::of_url("mysql://x"), None);
-        assert_eq!(
-            sqlite_file("sqlite://./data/didtron.db?mode=rwc"),
-            Some(std::path::PathBuf::from("./data/didtron.db"))
-        );
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-    }
-}
-
 /// PostgreSQL's bulk path for many rows: one statement whose single parameter is the
 /// rows as a JSON array, expanded by `json_to_recordset` —
 /// `INSERT INTO t (cols) SELECT cols FROM json_to_recordset($1::json) AS r(col type, …)
@@ -204,4 +181,27 @@ where
         [Value::String(Some(body))],
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_backend_and_file_from_url() {
+        assert_eq!(
+            Backend::of_url("sqlite://./data/didtron.db?mode=rwc"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("postgres://127.0.0.1/test"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("mysql://x"), None);
+        assert_eq!(
+            sqlite_file("sqlite://./data/didtron.db?mode=rwc"),
+            Some(std::path::PathBuf::from("./data/didtron.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
 }

@@ -450,3 +450,41 @@ pub struct PullSourceRow {
     pub last_success_at: Option<String>,
     pub last_error: String,
 }
+
+/// One CDR export as the CDRs page lists it. Times RFC 3339 UTC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdrExportView {
+    pub id: i64,
+    /// The filters, in words ("status rated, from 2026-11-01").
+    pub filters: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub rows_done: i64,
+    pub file_size: i64,
+    pub error: String,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+impl CdrQuery {
+    /// The filters in words, for lists of exports: "all CDRs" when none is set.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            ("status", &self.status),
+            ("disposition", &self.disposition),
+            ("carrier", &self.carrier_id),
+            ("B-number from", &self.number),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k} {}", v.trim()))
+        .collect();
+        if parts.is_empty() {
+            "all CDRs".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}

@@ -242,3 +242,26 @@ test('a pull source is added, and a pull that cannot reach it says why', async (
   await expectAccessible(page, 'CDR files with a failing pull source');
   await page.close();
 });
+
+test('the CDR list is exported to CSV in the background and downloaded', async () => {
+  const page = await newPage(browser);
+  await page.goto('/admin/cdrs');
+  await signIn(page, admin.email, admin.password);
+  await page.waitForURL(`${BASE_URL}/admin/cdrs`, { waitUntil: 'commit' });
+  await hydrated(page);
+  await page.getByLabel('Status').selectOption('rejected');
+  await page.getByTestId('export-cdrs').click();
+  await toast(page, 'Export queued');
+  const exports = page.getByTestId('cdr-exports');
+  const link = exports.getByRole('link', { name: /Download CSV/ }).first();
+  await link.waitFor({ timeout: 30_000 });
+  await exports.getByText(/status rejected — \d+ rows/).first().waitFor();
+  await expectAccessible(page, 'CDRs with an export');
+  const res = await page.request.get(await link.getAttribute('href'));
+  assert.equal(res.status(), 200);
+  assert.match(res.headers()['content-disposition'], /attachment; filename="cdrs-export-\d+\.csv"/);
+  const text = await res.text();
+  assert.ok(text.startsWith('id,call_id,leg,status,reason,setup_at'), text.slice(0, 80));
+  assert.ok(text.split('\n').slice(1).filter(Boolean).every((line) => line.includes(',rejected,')));
+  await page.close();
+});

@@ -15,6 +15,7 @@
 pub mod api_keys;
 pub mod credit;
 pub mod decks;
+pub mod export;
 pub mod files;
 pub mod pull;
 pub mod rerate;

@@ -38,7 +38,7 @@ fn day(text: &str, field: &str, errors: &mut FieldErrors) -> Option<NaiveDate> {
     }
 }
 
-async fn carrier_names(
+pub(crate) async fn carrier_names(
     db: &DatabaseConnection,
     ids: Vec<i64>,
 ) -> ServiceResult<HashMap<i64, String>> {
@@ -88,10 +88,10 @@ fn row_of(c: &cdr::Model, names: &HashMap<i64, String>) -> CdrRow {
     }
 }
 
-/// A page of CDRs, newest first (keyset on the id; `after` is the last id shown).
+/// The CDRs `q` selects (every filter but the page size), newest first.
 ///
 /// Errors: `Validation` on `from`, `to`, `carrier_id` or `after` when unreadable.
-pub async fn cdr_page(db: &DatabaseConnection, q: &CdrQuery) -> ServiceResult<Page<CdrRow>> {
+pub(crate) fn filtered(q: &CdrQuery) -> ServiceResult<sea_orm::Select<cdr::Entity>> {
     let mut errors = FieldErrors::new();
     let from = day(&q.from, "from", &mut errors);
     let to = day(&q.to, "to", &mut errors);
@@ -157,6 +157,14 @@ pub async fn cdr_page(db: &DatabaseConnection, q: &CdrQuery) -> ServiceResult<Pa
             .and_utc();
         query = query.filter(cdr::Column::SetupAt.lt(next));
     }
+    Ok(query)
+}
+
+/// A page of CDRs, newest first (keyset on the id; `after` is the last id shown).
+///
+/// Errors: `Validation` on `from`, `to`, `carrier_id` or `after` when unreadable.
+pub async fn cdr_page(db: &DatabaseConnection, q: &CdrQuery) -> ServiceResult<Page<CdrRow>> {
+    let query = filtered(q)?;
     let size = page_size(q.limit) as u64;
     let mut rows = query.limit(size + 1).all(db).await?;
     let more = rows.len() as u64 > size;

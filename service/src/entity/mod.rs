@@ -6,6 +6,7 @@ pub mod carrier;
 pub mod carrier_balance;
 pub mod carrier_contact;
 pub mod cdr;
+pub mod cdr_export;
 pub mod cdr_import;
 pub mod cdr_pull_source;
 pub mod codec;

@@ -774,3 +774,77 @@ async fn rerating_shows_the_difference_then_posts_it_once_as_adjustments() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+#[tokio::test]
+async fn cdr_exports_write_the_filtered_list_to_csv_in_the_background() {
+    for env in testing::backends().await {
+        let db = &env.db;
+        let (w, dir) = world(&env).await;
+        let (files, _files_dir) = testing::files();
+        let ctx = JobContext {
+            db: db.clone(),
+            files,
+        };
+        let decks = DeckCache::new();
+        let body = [
+            kamailio("ex-1", "203.0.113.10", "919812345678", 200, 65_200),
+            kamailio("ex-2", "203.0.113.10", "919812345678", 486, 0),
+            kamailio("ex-3", "192.0.2.1", "919812345678", 200, 10_000),
+        ]
+        .join("\n");
+        cdrs::ingest(
+            db,
+            &decks,
+            w.source,
+            cdrs::parse_body(body.as_bytes()).unwrap(),
+        )
+        .await
+        .unwrap();
+        let bad = domain::cdr::views::CdrQuery {
+            from: "yesterday".into(),
+            ..Default::default()
+        };
+        assert!(cdrs::export::request(db, &admin(), &bad).await.is_err());
+        let query = domain::cdr::views::CdrQuery {
+            carrier_id: w.customer.to_string(),
+            ..Default::default()
+        };
+        let export = cdrs::export::request(db, &admin(), &query).await.unwrap();
+        service::jobs::run_until_idle(&ctx, "test").await.unwrap();
+        let listed = cdrs::export::list(db, &admin()).await.unwrap();
+        assert_eq!(
+            listed[0].status, "done",
+            "{}: {}",
+            env.name, listed[0].error
+        );
+        assert_eq!(listed[0].rows_done, 2, "the rejected call has no customer");
+        assert!(listed[0].filters.starts_with("carrier "));
+        let bytes = cdrs::export::file(&ctx, export.id).await.unwrap();
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(header, cdrs::export::COLUMNS);
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let answered = rows.iter().find(|r| r[col("call_id")] == "ex-1").unwrap();
+        assert_eq!(
+            (
+                answered[col("customer")].as_str(),
+                answered[col("revenue")].as_str(),
+                answered[col("cost")].as_str(),
+                answered[col("margin")].as_str(),
+                answered[col("duration_s")].as_str(),
+            ),
+            ("Acme Telecom", "0.0400", "0.0300", "0.0100", "65.200")
+        );
+        env.cleanup().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

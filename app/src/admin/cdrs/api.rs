@@ -3,8 +3,9 @@
 //! only (`Role::Admin`); writes take the signed-in user as the audit actor.
 
 use domain::cdr::views::{
-    ApiKeyRow, BalanceRow, CdrDetail, CdrFileChoices, CdrImportView, CdrQuery, CdrRow,
-    IngestReport, PullSourceForm, PullSourceRow, RerateDiff, RerateQuery, Spend24h, TotalsView,
+    ApiKeyRow, BalanceRow, CdrDetail, CdrExportView, CdrFileChoices, CdrImportView, CdrQuery,
+    CdrRow, IngestReport, PullSourceForm, PullSourceRow, RerateDiff, RerateQuery, Spend24h,
+    TotalsView,
 };
 use domain::listing::Page;
 use leptos::prelude::*;
@@ -143,6 +144,32 @@ pub async fn fetch_cdr_file_choices() -> Result<CdrFileChoices, AppError> {
         async move {
             require(Role::Admin).await?;
             Ok(cdrs::files::choices(&state()?.db).await?)
+        }
+        .await,
+    )
+}
+
+/// Queues a CSV export of the CDRs `query` selects (every page, not only the one shown).
+#[server(prefix = "/fn", endpoint = "admin/cdr-exports/create")]
+pub async fn export_cdrs(query: CdrQuery) -> Result<(), AppError> {
+    respond(
+        async move {
+            let actor = actor(Role::Admin).await?;
+            cdrs::export::request(&state()?.db, &actor, &query).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The signed-in user's latest CDR exports (GET); finished ones download from
+/// `/admin/cdr-exports/{id}/cdrs.csv`.
+#[server(prefix = "/fn", endpoint = "admin/cdr-exports", input = GetUrl)]
+pub async fn fetch_cdr_exports() -> Result<Vec<CdrExportView>, AppError> {
+    respond(
+        async move {
+            let actor = actor(Role::Admin).await?;
+            Ok(cdrs::export::list(&state()?.db, &actor).await?)
         }
         .await,
     )

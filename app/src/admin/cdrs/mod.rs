@@ -81,6 +81,36 @@ fn CdrList() -> impl IntoView {
     let toaster = use_toaster();
     let reload = pages.reload;
     let again = Action::new(move |_: &()| async move { reprocess_cdrs(None).await });
+    let (exports, reload_exports) = load_in_browser(fetch_cdr_exports);
+    let export = Action::new(move |q: &CdrQuery| {
+        let q = q.clone();
+        async move { export_cdrs(q).await }
+    });
+    Effect::new(move |_| match export.value().get() {
+        Some(Ok(())) => {
+            toaster.success("Export queued: it appears under Exports when ready");
+            reload_exports.run(());
+        }
+        Some(Err(e)) => toaster.error(format!("Not exported: {e}")),
+        None => {}
+    });
+    // Poll while an export is being written.
+    Effect::new(move |_| {
+        let busy = exports.with(|e| {
+            matches!(e, Some(Ok(rows)) if rows.iter().any(|r| matches!(r.status.as_str(), "queued" | "running")))
+        });
+        if busy {
+            set_timeout(
+                move || {
+                    leptos::task::spawn_local(async move {
+                        let fresh = fetch_cdr_exports().await;
+                        exports.try_set(Some(fresh));
+                    })
+                },
+                std::time::Duration::from_secs(2),
+            );
+        }
+    });
     Effect::new(move |_| match again.value().get() {
         Some(Ok(r)) => {
             toaster.success(format!(
@@ -132,10 +162,33 @@ fn CdrList() -> impl IntoView {
     ];
     view! {
         <PageHeader title="CDRs" description="Every call the switches reported: rated on both legs, or kept with the reason it could not be.">
+            <button type="button" class="button" data-testid="export-cdrs"
+                disabled=move || export.pending().get()
+                on:click=move |_| { export.dispatch(query.get_untracked()); }>"Export CSV"</button>
             <button type="button" class="button" data-testid="reprocess"
                 disabled=move || again.pending().get()
                 on:click=move |_| { again.dispatch(()); }>"Process rejected and unrated again"</button>
         </PageHeader>
+        {move || exports.get().and_then(Result::ok).filter(|rows| !rows.is_empty()).map(|rows| view! {
+            <details class="panel" open data-testid="cdr-exports">
+                <summary class="panel__title">"Exports"</summary>
+                <ul class="exports">
+                    {rows.into_iter().map(|e| {
+                        let what = format!("{} — {} rows", e.filters, e.rows_done);
+                        let state = match e.status.as_str() {
+                            "done" => view! {
+                                <a href=format!("/admin/cdr-exports/{}/cdrs.csv", e.id) download>
+                                    {format!("Download CSV ({} KB)", (e.file_size + 1023) / 1024)}
+                                </a>
+                            }.into_any(),
+                            "failed" => view! { <span class="tag tag--crit">"Failed"</span>" "{e.error.clone()} }.into_any(),
+                            _ => view! { <span class="tag tag--muted">"Writing…"</span> }.into_any(),
+                        };
+                        view! { <li>{utc(&e.created_at)}" UTC · "{what}" · "{state}</li> }
+                    }).collect_view()}
+                </ul>
+            </details>
+        })}
         <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
             <div class="field">
                 <label class="field__label" for="cdrs-status">"Status"</label>
