@@ -5,7 +5,7 @@
 //! didtron migrate                      apply pending database migrations and exit
 //! didtron user create --email E --role admin|super_admin|customer [--carrier ID]
 //! didtron carrier create --name N --account-code C [--type customer|supplier|both] [--currency USD]
-//! didtron cdr import FILE [--format asterisk|csv|json] [--customer-interconnect ID] …
+//! didtron cdr import FILE [--format asterisk|csv|json] [--customer-interconnect-id ID] …
 //! didtron cdr pull-source --name N --url U [--header H] [--interval S] | didtron cdr pull NAME
 //! didtron rate --deck DECK.csv --cdrs CDRS [--format asterisk|csv|kamailio-json] --out OUT.csv
 //! ```
@@ -140,10 +140,10 @@ enum CdrCommand {
         source: Option<String>,
         /// The customer's ingress interconnect id, for records without a source address.
         #[arg(long)]
-        customer_interconnect: Option<i64>,
+        customer_interconnect_id: Option<i64>,
         /// The supplier's egress interconnect id, for records without a known route.
         #[arg(long)]
-        supplier_interconnect: Option<i64>,
+        supplier_interconnect_id: Option<i64>,
         /// Master.csv's accountcode is the customer carrier's account code.
         #[arg(long)]
         by_account_code: bool,
@@ -405,8 +405,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     file,
                     format,
                     source,
-                    customer_interconnect,
-                    supplier_interconnect,
+                    customer_interconnect_id,
+                    supplier_interconnect_id,
                     by_account_code,
                 },
         } => {
@@ -444,8 +444,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let options = domain::cdr::views::CdrFileOptions {
                 format,
                 source_id,
-                customer_interconnect_id: customer_interconnect,
-                supplier_interconnect_id: supplier_interconnect,
+                customer_interconnect_id,
+                supplier_interconnect_id,
                 customer_by_account_code: by_account_code,
             };
             let view = service::cdrs::files::import_now(

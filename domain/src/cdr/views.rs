@@ -28,6 +28,10 @@ pub struct CdrQuery {
     /// Last day, `YYYY-MM-DD` (UTC), inclusive.
     #[serde(default)]
     pub to: String,
+    /// The stable reason code of rejected and unrated CDRs (`no_rate_in_force`,
+    /// `unknown_source`…).
+    #[serde(default)]
+    pub reason_code: String,
     #[serde(default)]
     pub after: String,
     #[serde(default)]
@@ -476,6 +480,7 @@ impl CdrQuery {
             ("B-number from", &self.number),
             ("from", &self.from),
             ("to", &self.to),
+            ("reason", &self.reason_code),
         ]
         .into_iter()
         .filter(|(_, v)| !v.trim().is_empty())
@@ -487,4 +492,16 @@ impl CdrQuery {
             parts.join(", ")
         }
     }
+}
+
+/// How many CDRs are rejected or unrated for one reason, with the latest one's words:
+/// what to fix before processing them again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonCount {
+    /// `rejected` or `unrated`.
+    pub status: String,
+    pub reason_code: String,
+    pub count: i64,
+    /// The latest such CDR's reason, in words.
+    pub example: String,
 }

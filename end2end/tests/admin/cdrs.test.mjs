@@ -71,6 +71,11 @@ test('a switch key is created, CDRs arrive with it and are explained, and revoki
   const row = table.locator('tr', { hasText: '1555000' }).first();
   await row.getByText('no ingress interconnect has the source address 198.18.0.77').waitFor();
   await expectAccessible(page, 'CDRs list');
+  const problems = page.getByTestId('cdr-problems');
+  await problems.locator('summary').click();
+  await problems.getByRole('button', { name: 'Show the rejected CDRs: unknown_source' }).click();
+  await row.waitFor();
+  await expectAccessible(page, 'CDRs needing attention');
   await page.getByLabel('Status').selectOption('unrated');
   await page.getByText('No CDR matches').or(table.locator('tr', { hasText: 'unrated' })).first().waitFor();
   assert.equal(await table.locator('tr', { hasText: '198.18.0.77' }).count(), 0);

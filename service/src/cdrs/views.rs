@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::cdr::views::{
-    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, NettedPosition, Spend24h, SpendHour,
-    SpendRow, TotalsView,
+    ApiKeyRow, BalanceRow, CdrDetail, CdrQuery, CdrRow, NettedPosition, ReasonCount, Spend24h,
+    SpendHour, SpendRow, TotalsView,
 };
 use domain::listing::{page_size, Page};
 use domain::FieldErrors;
@@ -129,6 +129,9 @@ pub(crate) fn filtered(q: &CdrQuery) -> ServiceResult<sea_orm::Select<cdr::Entit
     if !q.disposition.trim().is_empty() {
         query = query.filter(cdr::Column::Disposition.eq(q.disposition.trim()));
     }
+    if !q.reason_code.trim().is_empty() {
+        query = query.filter(cdr::Column::ReasonCode.eq(q.reason_code.trim()));
+    }
     if let Some(id) = carrier_id {
         query = query.filter(
             Condition::any()
@@ -181,6 +184,45 @@ pub async fn cdr_page(db: &DatabaseConnection, q: &CdrQuery) -> ServiceResult<Pa
             .flatten(),
         rows: rows.iter().map(|r| row_of(r, &names)).collect(),
     })
+}
+
+/// The rejected and unrated CDRs counted by status and reason, most first, each with
+/// its latest reason in words.
+pub async fn problem_reasons(db: &DatabaseConnection) -> ServiceResult<Vec<ReasonCount>> {
+    let groups: Vec<(String, Option<String>, i64, i64)> = cdr::Entity::find()
+        .select_only()
+        .column(cdr::Column::Status)
+        .column(cdr::Column::ReasonCode)
+        .expr_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n")
+        .expr_as(sea_orm::sea_query::Expr::cust("MAX(id)"), "latest")
+        .filter(cdr::Column::Status.is_in(["rejected", "unrated"]))
+        .group_by(cdr::Column::Status)
+        .group_by(cdr::Column::ReasonCode)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let latest: HashMap<i64, String> = cdr::Entity::find()
+        .filter(cdr::Column::Id.is_in(groups.iter().map(|g| g.3)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.reason.unwrap_or_default()))
+        .collect();
+    let mut rows: Vec<ReasonCount> = groups
+        .into_iter()
+        .map(|(status, code, count, id)| ReasonCount {
+            status,
+            reason_code: code.unwrap_or_default(),
+            count,
+            example: latest.get(&id).cloned().unwrap_or_default(),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.reason_code.cmp(&b.reason_code))
+    });
+    Ok(rows)
 }
 
 /// One CDR with its source, interconnects, both legs' explanations and the record as

@@ -151,6 +151,31 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
             "rated",
             "unanswered: priced at zero"
         );
+        let problems = cdrs::views::problem_reasons(db).await.unwrap();
+        let summary: Vec<(&str, &str, i64)> = problems
+            .iter()
+            .map(|p| (p.status.as_str(), p.reason_code.as_str(), p.count))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("unrated", "no_prefix", 1),
+                ("rejected", "unknown_source", 1)
+            ],
+            "{}",
+            env.name
+        );
+        assert!(problems[1].example.contains("192.0.2.1"));
+        let only = cdrs::views::cdr_page(
+            db,
+            &domain::cdr::views::CdrQuery {
+                reason_code: "unknown_source".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(only.rows.len(), 1);
 
         assert_eq!(balance(db, w.customer).await, -40_000, "{}", env.name);
         assert_eq!(balance(db, w.supplier).await, 30_000, "{}", env.name);

@@ -4,8 +4,8 @@
 
 use domain::cdr::views::{
     ApiKeyRow, BalanceRow, CdrDetail, CdrExportView, CdrFileChoices, CdrImportView, CdrQuery,
-    CdrRow, IngestReport, PullSourceForm, PullSourceRow, RerateDiff, RerateQuery, Spend24h,
-    TotalsView,
+    CdrRow, IngestReport, PullSourceForm, PullSourceRow, ReasonCount, RerateDiff, RerateQuery,
+    Spend24h, TotalsView,
 };
 use domain::listing::Page;
 use leptos::prelude::*;
@@ -28,6 +28,18 @@ pub async fn cdrs_page(#[server(default)] query: CdrQuery) -> Result<Page<CdrRow
         async move {
             require(Role::Admin).await?;
             Ok(views::cdr_page(&state()?.db, &query).await?)
+        }
+        .await,
+    )
+}
+
+/// Rejected and unrated CDRs counted by reason (GET).
+#[server(prefix = "/fn", endpoint = "admin/cdrs/problems", input = GetUrl)]
+pub async fn fetch_cdr_problems() -> Result<Vec<ReasonCount>, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(views::problem_reasons(&state()?.db).await?)
         }
         .await,
     )

@@ -67,6 +67,7 @@ fn CdrList() -> impl IntoView {
     let number = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
     let query = Memo::new(move |_| CdrQuery {
         status: status.get(),
         disposition: disposition.get(),
@@ -74,8 +75,10 @@ fn CdrList() -> impl IntoView {
         number: number.get(),
         from: from.get(),
         to: to.get(),
+        reason_code: reason.get(),
         ..CdrQuery::default()
     });
+    let (problems, reload_problems) = load_in_browser(fetch_cdr_problems);
     let pages = use_pages(query, cdrs_page);
     let (carriers, _) = load_in_browser(rate_plan_carriers);
     let toaster = use_toaster();
@@ -118,6 +121,7 @@ fn CdrList() -> impl IntoView {
                 r.received, r.rated, r.unrated, r.rejected
             ));
             reload.run(());
+            reload_problems.run(());
         }
         Some(Err(e)) => toaster.error(format!("Not processed: {e}")),
         None => {}
@@ -189,10 +193,36 @@ fn CdrList() -> impl IntoView {
                 </ul>
             </details>
         })}
+        {move || problems.get().and_then(Result::ok).filter(|rows| !rows.is_empty()).map(|rows| view! {
+            <details class="panel" data-testid="cdr-problems">
+                <summary class="panel__title">{format!("Needs attention: {} CDRs rejected or unrated", rows.iter().map(|r| r.count).sum::<i64>())}</summary>
+                <table class="table">
+                    <caption class="visually-hidden">"Rejected and unrated CDRs by reason"</caption>
+                    <thead><tr><th scope="col">"Status"</th><th scope="col">"Reason"</th><th scope="col" class="num">"CDRs"</th><th scope="col">"Latest"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                    <tbody>
+                        {rows.into_iter().map(|r| {
+                            let (s, code) = (r.status.clone(), r.reason_code.clone());
+                            view! {
+                                <tr>
+                                    <td><span class=status_tag(&r.status)>{r.status.clone()}</span></td>
+                                    <td><code>{r.reason_code.clone()}</code></td>
+                                    <td class="num">{r.count}</td>
+                                    <td>{r.example.clone()}</td>
+                                    <td><button type="button" class="button button--small"
+                                        aria-label=format!("Show the {} CDRs: {}", r.status, r.reason_code)
+                                        on:click=move |_| { status.set(s.clone()); reason.set(code.clone()); }>"Show"</button></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </details>
+        })}
         <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
             <div class="field">
                 <label class="field__label" for="cdrs-status">"Status"</label>
-                <select class="input" id="cdrs-status" on:change=move |ev| status.set(event_target_value(&ev))>
+                <select class="input" id="cdrs-status" prop:value=status
+                    on:change=move |ev| { status.set(event_target_value(&ev)); reason.set(String::new()); }>
                     <option value="">"All"</option>
                     <option value="rated">"Rated"</option>
                     <option value="unrated">"Unrated (no rate)"</option>
