@@ -11,6 +11,38 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::{ServiceError, ServiceResult};
 
+/// What is wrong with an upload of `len` bytes when at most `max` are accepted: empty
+/// (then "choose `what`") or too big, in words for the form's `file` field.
+pub fn upload_size_problem(len: usize, max: usize, what: &str) -> Option<String> {
+    if len == 0 {
+        Some(format!("The file is empty. Choose {what}."))
+    } else if len > max {
+        Some(format!(
+            "The file is {} MB; the largest accepted is {} MB.",
+            len / (1024 * 1024),
+            max / (1024 * 1024)
+        ))
+    } else {
+        None
+    }
+}
+
+/// A file name made safe for a store key: ASCII letters, digits, `.`, `-` and `_` kept,
+/// anything else `_`, at most its last 100 characters.
+pub fn key_name(file_name: &str) -> String {
+    let name: Vec<char> = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    name[name.len().saturating_sub(100)..].iter().collect()
+}
+
 /// A handle to the file store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Files {

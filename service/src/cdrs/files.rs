@@ -534,20 +534,12 @@ async fn check_options(
     options: &CdrFileOptions,
 ) -> ServiceResult<CdrFileFormat> {
     let mut errors = FieldErrors::new();
-    if bytes.is_empty() {
-        errors.add(
-            "file",
-            "The file is empty. Choose a CDR file (Master.csv, CSV or JSON lines).",
-        );
-    } else if bytes.len() > MAX_FILE_BYTES {
-        errors.add(
-            "file",
-            format!(
-                "The file is {} MB; the largest accepted is {} MB. Split it.",
-                bytes.len() / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        );
+    if let Some(problem) = crate::files::upload_size_problem(
+        bytes.len(),
+        MAX_FILE_BYTES,
+        "a CDR file (Master.csv, CSV or JSON lines)",
+    ) {
+        errors.add("file", problem);
     }
     let first_line = bytes
         .split(|&b| b == b'\n')
@@ -603,25 +595,6 @@ async fn check_options(
     }
 }
 
-fn key_name(file_name: &str) -> String {
-    let name: String = file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(80)
-        .collect();
-    if name.is_empty() {
-        "cdrs".into()
-    } else {
-        name
-    }
-}
-
 /// Stores an uploaded CDR file and queues its import (unless `queue` is false: the CLI
 /// runs it at once with [`import_now`]).
 ///
@@ -643,7 +616,7 @@ pub async fn upload(
     let key = format!(
         "cdr-files/{}-{}",
         uuid::Uuid::new_v4().simple(),
-        key_name(file_name)
+        crate::files::key_name(file_name)
     );
     let size = bytes.len();
     ctx.files.put(&key, bytes).await?;

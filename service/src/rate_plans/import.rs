@@ -409,26 +409,6 @@ async fn get_import<C: ConnectionTrait>(db: &C, id: i64) -> ServiceResult<rate_i
 }
 
 /// A file name safe as part of a storage key.
-fn key_name(file_name: &str) -> String {
-    let name: String = file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    name.chars()
-        .rev()
-        .take(100)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
-}
-
 /// The mapping remembered for the plan's carrier, as header names (empty when none).
 async fn remembered_mapping<C: ConnectionTrait>(
     db: &C,
@@ -460,20 +440,10 @@ pub async fn upload(
 ) -> ServiceResult<rate_import::Model> {
     let plan = get_plan(&ctx.db, plan_id).await?;
     let mut errors = FieldErrors::new();
-    if bytes.is_empty() {
-        errors.add(
-            "file",
-            "The file is empty. Choose a rate deck (CSV or Excel).",
-        );
-    } else if bytes.len() > MAX_FILE_BYTES {
-        errors.add(
-            "file",
-            format!(
-                "The file is {} MB; the largest accepted is {} MB.",
-                bytes.len() / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        );
+    if let Some(problem) =
+        crate::files::upload_size_problem(bytes.len(), MAX_FILE_BYTES, "a rate deck (CSV or Excel)")
+    {
+        errors.add("file", problem);
     }
     if !errors.is_empty() {
         return Err(errors.into());
@@ -488,7 +458,7 @@ pub async fn upload(
     let key = format!(
         "rate-decks/{plan_id}/{}-{}",
         uuid::Uuid::new_v4().simple(),
-        key_name(file_name)
+        crate::files::key_name(file_name)
     );
     let size = bytes.len();
     ctx.files.put(&key, bytes).await?;
