@@ -3,7 +3,8 @@
 # Idempotent: each step is skipped when its tool is already there.
 #   scripts/setup.sh            build tools: wasm32 target, cargo-leptos, wasm-bindgen
 #   scripts/setup.sh --release  + wasm-opt (npm binaryen 132) for release builds
-#   scripts/setup.sh --test     + chromium, PostgreSQL/Redis servers, end2end npm packages
+#   scripts/setup.sh --test     + chromium, PostgreSQL/Redis servers, Kamailio and sipp
+#                               (the real switch of the call tests), end2end npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -66,6 +67,14 @@ if [ "$testing" = 1 ]; then
   if ! command -v redis-server >/dev/null; then
     step "installing Redis"
     apt_install redis-server
+  fi
+  if [ ! -x /usr/sbin/kamailio ] || [ ! -x /usr/bin/sipp ] \
+    || [ ! -f /usr/lib/x86_64-linux-gnu/kamailio/modules/acc_json.so ] \
+    || [ ! -f /usr/lib/x86_64-linux-gnu/kamailio/modules/http_client.so ] \
+    || [ ! -f /usr/lib/x86_64-linux-gnu/kamailio/modules/jansson.so ]; then
+    step "installing Kamailio and sipp (deploy/kamailio/README.md)"
+    apt_install --no-install-recommends kamailio kamailio-utils-modules \
+      kamailio-extra-modules kamailio-json-modules sip-tester
   fi
   if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     step "installing the end2end packages (playwright-core, axe)"

@@ -1,5 +1,7 @@
 //! `/api/v1`: the switch-facing API. Authenticated by an API key (`Authorization:
-//! Bearer dtk_…` or `X-API-Key: dtk_…`), not by a session; answers are JSON.
+//! Bearer dtk_…`, `X-API-Key: dtk_…`, or HTTP Basic (RFC 7617) with the key as the
+//! password and any user name, for clients such as Kamailio's `http_client` that can
+//! send only Basic credentials), not by a session; answers are JSON.
 //!
 //! - `POST /api/v1/cdrs`: one JSON CDR, a JSON array of them, or NDJSON, in the Kamailio
 //!   `acc_json` shape or DIDTron's own ([`domain::cdr`]). `200` with the
@@ -32,35 +34,59 @@ fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-/// The key the request presents, from `Authorization: Bearer` or `X-API-Key`.
-fn presented_key(headers: &HeaderMap) -> Option<&str> {
+/// `401` with the challenge RFC 9110 §11.6.1 requires: Bearer, or Basic with the key
+/// as the password.
+fn unauthorized(message: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(
+            header::WWW_AUTHENTICATE,
+            "Bearer realm=\"DIDTron API\", Basic realm=\"DIDTron API\"",
+        )],
+        Json(json!({ "error": message })),
+    )
+        .into_response()
+}
+
+/// The key the request presents: from `Authorization: Bearer KEY`, `Authorization:
+/// Basic base64(user:KEY)` (RFC 7617; the user name is ignored) or `X-API-Key: KEY`.
+fn presented_key(headers: &HeaderMap) -> Option<String> {
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        let (scheme, key) = v.trim().split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then_some(key.trim());
+        let (scheme, credentials) = v.trim().split_once(' ')?;
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(credentials.trim().to_owned());
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            use base64::Engine as _;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(credentials.trim())
+                .ok()?;
+            let pair = String::from_utf8(decoded).ok()?;
+            let (_user, key) = pair.split_once(':')?;
+            return Some(key.to_owned());
+        }
+        return None;
     }
     headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+        .map(|k| k.trim().to_owned())
 }
 
 /// Checks the key; the source's id, or the response to send.
 async fn source(state: &RouterState, headers: &HeaderMap) -> Result<i64, Response> {
     let Some(key) = presented_key(headers) else {
-        return Err(problem(
-            StatusCode::UNAUTHORIZED,
-            "send the source's API key as `Authorization: Bearer dtk_…` or `X-API-Key`",
+        return Err(unauthorized(
+            "send the source's API key as `Authorization: Bearer dtk_…`, `X-API-Key`, or \
+             as the password of HTTP Basic authentication",
         ));
     };
-    match service::cdrs::api_keys::authenticate(&state.app.db, key).await {
+    match service::cdrs::api_keys::authenticate(&state.app.db, &key).await {
         Ok(Some(k)) => Ok(k.id),
-        Ok(None) => Err(problem(
-            StatusCode::UNAUTHORIZED,
-            "the API key is unknown or revoked",
-        )),
+        Ok(None) => Err(unauthorized("the API key is unknown or revoked")),
         Err(e) => {
             tracing::error!(error = %e, "API key lookup failed");
             Err(problem(

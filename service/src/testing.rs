@@ -133,15 +133,16 @@ pub fn files() -> (crate::files::Files, std::path::PathBuf) {
     (files, dir)
 }
 
-/// A priced world for CDR tests (see [`billing_world`]): ids of what it created.
+/// A priced world for CDR tests (see [`billing_world`] and [`airtel_world`]): ids of
+/// what it created.
 pub struct BillingWorld {
-    /// "Acme Telecom" (`ACME`), customer, USD.
+    /// The customer carrier (USD).
     pub customer: i64,
-    /// "Airtel" (`AIRTEL`), supplier, USD.
+    /// The supplier carrier "Airtel" (`AIRTEL`, USD).
     pub supplier: i64,
-    /// Acme's ingress interconnect, 203.0.113.10:5060.
+    /// The customer's ingress interconnect.
     pub ingress: i64,
-    /// Airtel's egress interconnect, 198.51.100.7:5070.
+    /// The supplier's egress interconnect.
     pub egress: i64,
     /// The switch's API key (CDR source) "kamailio-1".
     pub source: i64,
@@ -211,14 +212,6 @@ async fn priced_service(
     lines: &[&str],
     interconnect: i64,
 ) -> i64 {
-    let db = &ctx.db;
-    let mut form = domain::rate_plans::RatePlanForm::new_plan();
-    form.name = name.into();
-    form.kind = kind.into();
-    let plan = crate::rate_plans::save_plan(db, &fixture_actor(), None, &form)
-        .await
-        .unwrap()
-        .id;
     let since = (chrono::Utc::now() - chrono::Duration::days(30))
         .format("%Y-%m-%d")
         .to_string();
@@ -226,6 +219,26 @@ async fn priced_service(
     for l in lines {
         csv.push_str(&format!("{l},{since}\n"));
     }
+    let plan = plan(&ctx.db, kind, name).await;
+    import_deck(ctx, plan, "deck.csv", csv.into_bytes()).await;
+    serve_plan(&ctx.db, kind, name, plan, interconnect).await;
+    plan
+}
+
+/// A new plan of `kind` (USD, 60/60, no notice period).
+async fn plan(db: &sea_orm::DatabaseConnection, kind: &str, name: &str) -> i64 {
+    let mut form = domain::rate_plans::RatePlanForm::new_plan();
+    form.name = name.into();
+    form.kind = kind.into();
+    form.notice_days = "0".into();
+    crate::rate_plans::save_plan(db, &fixture_actor(), None, &form)
+        .await
+        .unwrap()
+        .id
+}
+
+/// Imports and publishes a whole deck file into `plan`, replacing what it had.
+async fn import_deck(ctx: &crate::jobs::JobContext, plan: i64, file_name: &str, bytes: Vec<u8>) {
     let options = domain::rate_plans::ImportOptions {
         replace_all: true,
         ..domain::rate_plans::ImportOptions::default()
@@ -234,13 +247,24 @@ async fn priced_service(
         ctx,
         &fixture_actor(),
         plan,
-        "deck.csv",
-        csv.into_bytes(),
+        file_name,
+        bytes,
         options,
     )
     .await
     .unwrap();
     assert_eq!(done.status, "published", "{}", done.error);
+}
+
+/// A service "`name` voice" of direction `kind` selling or buying at `plan`, on
+/// `interconnect`.
+async fn serve_plan(
+    db: &sea_orm::DatabaseConnection,
+    kind: &str,
+    name: &str,
+    plan: i64,
+    interconnect: i64,
+) {
     let service = crate::catalog::save_service(
         db,
         &fixture_actor(),
@@ -263,7 +287,6 @@ async fn priced_service(
     )
     .await
     .unwrap();
-    plan
 }
 
 fn fixture_actor() -> crate::audit::Actor {
@@ -300,6 +323,72 @@ pub async fn billing_world(ctx: &crate::jobs::JobContext) -> BillingWorld {
         egress,
     )
     .await;
+    let key = crate::cdrs::api_keys::create(db, "kamailio-1", &fixture_actor())
+        .await
+        .unwrap();
+    BillingWorld {
+        customer,
+        supplier,
+        ingress,
+        egress,
+        source: key.key.id,
+        source_key: key.secret,
+    }
+}
+
+/// The real Airtel workbook of `testdata/` (sheet "Pricing", 18 254 codes, USD, pulses
+/// as the deck gives them).
+pub const AIRTEL_WORKBOOK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/rate-decks/airtel-wholesale-gold-plus-2023-05-09.xlsx"
+);
+
+/// Percent the customer plan of [`airtel_world`] adds to the Airtel deck.
+pub const AIRTEL_WORLD_MARKUP_PERCENT: i64 = 10;
+
+/// A world priced by the real Airtel deck, for calls through a real switch (panics on
+/// any failure): customer "Orbit Voice" (`ORBIT`, USD) with an ingress interconnect at
+/// `ingress_ip`, whose plan "Orbit retail" is derived from the deck with
+/// [`AIRTEL_WORLD_MARKUP_PERCENT`] % added and rounded up to the micro-unit; supplier
+/// "Airtel" (`AIRTEL`, USD) with an egress interconnect at `egress_ip:egress_port`,
+/// buying at the deck ([`AIRTEL_WORKBOOK`]); and a switch API key "kamailio-1".
+pub async fn airtel_world(
+    ctx: &crate::jobs::JobContext,
+    ingress_ip: &str,
+    egress_ip: &str,
+    egress_port: &str,
+) -> BillingWorld {
+    let db = &ctx.db;
+    let customer = carrier(db, "Orbit Voice", "ORBIT", "customer").await;
+    let supplier = carrier(db, "Airtel", "AIRTEL", "supplier").await;
+    let ingress = interconnect(db, customer, "ingress", ingress_ip, "5060").await;
+    let egress = interconnect(db, supplier, "egress", egress_ip, egress_port).await;
+    let deck = plan(db, "supplier", "Airtel Wholesale Gold+").await;
+    let bytes = std::fs::read(AIRTEL_WORKBOOK).expect("the Airtel workbook is in testdata/");
+    import_deck(
+        ctx,
+        deck,
+        "airtel-wholesale-gold-plus-2023-05-09.xlsx",
+        bytes,
+    )
+    .await;
+    serve_plan(db, "supplier", "Airtel Wholesale Gold+", deck, egress).await;
+    let retail = plan(db, "customer", "Orbit retail").await;
+    crate::rate_plans::derive::publish(
+        db,
+        &fixture_actor(),
+        retail,
+        &domain::rate_plans::derive::MarkupForm {
+            sources: vec![deck],
+            basis: "lowest".into(),
+            percent: AIRTEL_WORLD_MARKUP_PERCENT.to_string(),
+            decimals: "6".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    serve_plan(db, "customer", "Orbit retail", retail, ingress).await;
     let key = crate::cdrs::api_keys::create(db, "kamailio-1", &fixture_actor())
         .await
         .unwrap();

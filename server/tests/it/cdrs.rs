@@ -1,5 +1,5 @@
 //! `POST /api/v1/cdrs` over real HTTP, on SQLite and on PostgreSQL + Redis: API keys
-//! (no key, a wrong or revoked key → 401), unreadable bodies (400 naming the record and
+//! (no key, a wrong or revoked key → 401 with its challenge; Bearer, X-API-Key or Basic), unreadable bodies (400 naming the record and
 //! field, nothing stored), and storing with replays accepted and counted.
 
 use crate::support::*;
@@ -65,6 +65,28 @@ async fn the_switch_posts_cdrs_with_its_key_and_replays_change_nothing() {
         assert_eq!(
             (body["stored"].as_u64(), body["duplicates"].as_u64()),
             (Some(0), Some(1))
+        );
+
+        // Kamailio's http_client can send only Basic credentials: the key is the password.
+        let basic = |password: &str| {
+            b.http
+                .post(format!("{}/api/v1/cdrs", b.base))
+                .basic_auth("kamailio", Some(password))
+                .body(ACC_JSON)
+                .send()
+        };
+        let res = basic(&key.secret).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["duplicates"].as_u64(), Some(1));
+        let res = basic("dtk_wrong").await.unwrap();
+        assert_eq!(res.status(), 401);
+        assert!(
+            res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("Basic realm=\"DIDTron API\""),
+            "a 401 says how to authenticate"
         );
 
         service::cdrs::api_keys::revoke(db, key.key.id, &Actor::system())

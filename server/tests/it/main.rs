@@ -4,6 +4,7 @@
 mod auth;
 mod cdrs;
 mod crash;
+mod kamailio;
 mod pull;
 mod rate_command;
 mod rate_plans;
