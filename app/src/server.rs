@@ -26,6 +26,9 @@ pub struct AppState {
     pub signin_limiter: SignInLimiter,
     /// How long a session lives without a request.
     pub session_idle_timeout: Duration,
+    /// The SMTP relay mail leaves through (`host:port (TLS mode)`), or `None` when
+    /// `SMTP_URL` is unset and mail stays in the outbox.
+    pub mail_relay: Option<String>,
 }
 
 /// The signed-in user as axum-login keeps it in the session.

@@ -24,6 +24,7 @@ pub mod cdr;
 pub mod identity;
 pub mod interconnect;
 pub mod listing;
+pub mod mail;
 pub mod money;
 pub mod rate_plans;
 pub mod rating;

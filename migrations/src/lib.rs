@@ -18,6 +18,8 @@ mod m20261121_000008_credit_control;
 mod m20261121_000009_cdr_files;
 mod m20261121_000010_cdr_pull;
 mod m20261121_000011_cdr_exports;
+mod m20261122_000012_mail_delivery;
+mod m20261122_000013_rerate_runs;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_cdr_files::Migration),
             Box::new(m20261121_000010_cdr_pull::Migration),
             Box::new(m20261121_000011_cdr_exports::Migration),
+            Box::new(m20261122_000012_mail_delivery::Migration),
+            Box::new(m20261122_000013_rerate_runs::Migration),
         ]
     }
 }

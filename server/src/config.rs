@@ -17,6 +17,8 @@
 //! | `SIGNIN_WINDOW_SECS` | `900` (15 min) | the failure window |
 //! | `DIDTRON_FILES_DIR` | `./data/files` | where uploaded rate decks (and later exports) are kept |
 //! | `DIDTRON_WORKERS` | `1` | background job workers in this process (imports); `0` runs none |
+//! | `SMTP_URL` | unset (mail stays in the outbox) | relay for outgoing mail: `smtps://user:pass@host:465`, `smtp://user:pass@host:587?tls=required`, or `smtp://host:25` (no TLS) |
+//! | `MAIL_FROM` | `DIDTron <didtron@localhost>` | sender of outgoing mail, `Name <address>` |
 //! | `SHUTDOWN_GRACE_SECS` | `30` | on SIGTERM, how long in-flight requests may finish |
 //! | `LOG_FORMAT` | `text` | `text` or `json` |
 //! | `RUST_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
@@ -62,6 +64,10 @@ pub struct Config {
     pub files_dir: std::path::PathBuf,
     /// Job workers this process runs.
     pub workers: u32,
+    /// The SMTP relay (`smtp://` or `smtps://`); `None`: mail stays in the outbox.
+    pub smtp_url: Option<Secret>,
+    /// Sender of outgoing mail.
+    pub mail_from: String,
 }
 
 /// Every problem found in the configuration.
@@ -164,6 +170,15 @@ impl Config {
                 problems.push(format!("DIDTRON_ADMIN_EMAIL: {m}"));
             }
         }
+        let smtp_url = get("SMTP_URL").map(Secret);
+        if let Some(url) = &smtp_url {
+            if !(url.0.starts_with("smtp://") || url.0.starts_with("smtps://")) {
+                problems.push(format!(
+                    "SMTP_URL must start with smtp:// or smtps:// (got `{}`)",
+                    redact(&url.0)
+                ));
+            }
+        }
         let admin_password = get("DIDTRON_ADMIN_PASSWORD").map(Secret);
         if let Some(p) = &admin_password {
             if let Err(m) = domain::Password::parse(&p.0) {
@@ -189,6 +204,8 @@ impl Config {
                 .unwrap_or_else(|| "./data/files".into())
                 .into(),
             workers,
+            smtp_url,
+            mail_from: get("MAIL_FROM").unwrap_or_else(|| "DIDTron <didtron@localhost>".into()),
         };
         if problems.is_empty() {
             Ok(config)
@@ -247,9 +264,10 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("SIGNIN_MAX_FAILURES", "0"),
             ("DIDTRON_ADMIN_PASSWORD", "short"),
+            ("SMTP_URL", "http://mailer:hunter2@mail.example.net"),
         ])
         .unwrap_err();
-        assert_eq!(err.0.len(), 5, "{err}");
+        assert_eq!(err.0.len(), 6, "{err}");
         let text = err.to_string();
         for needle in [
             "DATABASE_URL",
@@ -257,6 +275,7 @@ mod tests {
             "LOG_FORMAT",
             "SIGNIN_MAX_FAILURES",
             "DIDTRON_ADMIN_PASSWORD",
+            "SMTP_URL",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }

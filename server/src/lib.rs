@@ -107,6 +107,37 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
             }
         });
     }
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(
+            service::mail::Mailer::new(&url.0, &config.mail_from)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        None => None,
+    };
+    if let (Some(mailer), true) = (mailer.clone(), config.workers > 0) {
+        // The mail outbox: every few seconds, the queued messages that are due (one
+        // instance at a time, under the delivery lock).
+        let (db, kv, mut stop) = (db.clone(), kv.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                match service::mail::deliver_due(&db, &kv, &mailer, chrono::Utc::now()).await {
+                    Ok(r) if r.sent + r.deferred + r.failed > 0 => tracing::info!(
+                        sent = r.sent,
+                        deferred = r.deferred,
+                        failed = r.failed,
+                        "mail outbox"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "mail outbox"),
+                }
+            }
+        });
+    }
     let app_state = AppState {
         db: db.clone(),
         kv: kv.clone(),
@@ -118,11 +149,13 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
             config.signin_window,
         ),
         session_idle_timeout: config.session_idle_timeout,
+        mail_relay: mailer.as_ref().map(|m| m.relay().to_owned()),
     };
     let router = web::router(&config, app_state, store);
     tracing::info!(
         database = %config::redact(&config.database_url),
         kv = kv.kind(),
+        mail = mailer.as_ref().map_or("outbox only (SMTP_URL unset)", |m| m.relay()),
         "DIDTron ready"
     );
     Ok(Didtron {

@@ -528,9 +528,16 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no pull source is called `{name}`"))?;
             let client = service::cdrs::pull::client().map_err(describe)?;
             let decks = service::cdrs::DeckCache::new();
-            let report = service::cdrs::pull::pull(&db, &kv, &decks, &client, source.id)
-                .await
-                .map_err(describe)?;
+            let report = service::cdrs::pull::pull(
+                &db,
+                &kv,
+                &decks,
+                &client,
+                source.id,
+                service::cdrs::pull::MAX_PAGES,
+            )
+            .await
+            .map_err(describe)?;
             if !report.ran {
                 return Err(anyhow::anyhow!("another instance is pulling {name} now"));
             }

@@ -213,6 +213,7 @@ async fn dispatch(ctx: &JobContext, job: &job::Model) -> Result<(), JobError> {
         }
         crate::cdrs::files::IMPORT_JOB => crate::cdrs::files::run_job(ctx, job).await,
         crate::cdrs::export::EXPORT_JOB => crate::cdrs::export::run_job(ctx, job).await,
+        crate::cdrs::rerate::RERATE_JOB => crate::cdrs::rerate::run_job(ctx, job).await,
         other => Err(JobError::Final(format!("unknown job kind `{other}`"))),
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod kv;
+pub mod mail;
 pub mod rate_plans;
 pub mod rating_files;
 pub mod signin_limit;

@@ -4,6 +4,7 @@
 pub mod carriers;
 pub mod cdrs;
 pub mod dashboard;
+pub mod mail;
 pub mod rate_plans;
 pub mod reference;
 pub mod registry;

@@ -186,6 +186,16 @@ pub static MODULES: &[AdminModule] = &[
         badge: None,
         view: || view! { <super::cdrs::ApiKeysPage/> }.into_any(),
     },
+    AdminModule {
+        id: "mail",
+        title: "Mail outbox",
+        route: "/admin/mail",
+        section: Section::Administration,
+        icon: IconName::Mail,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::mail::MailModule/> }.into_any(),
+    },
 ];
 
 /// The module that owns `path`: the one with the longest route that equals `path` or is

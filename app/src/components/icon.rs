@@ -16,6 +16,7 @@ pub enum IconName {
     Balance,
     Key,
     Spend,
+    Mail,
 }
 
 impl IconName {
@@ -31,6 +32,7 @@ impl IconName {
             IconName::Balance => "M12 3v18M5 7h14M5 7l-3 7a4 4 0 0 0 6 0zM19 7l-3 7a4 4 0 0 0 6 0zM8 21h8",
             IconName::Spend => "M3 20h18M6 16v-4M11 16V8M16 16v-6M21 4l-5 5-4-3-5 5",
             IconName::Key => "M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7zM16 10h.01",
+            IconName::Mail => "M3 5h18v14H3zM3 6l9 7 9-7",
         }
     }
 }

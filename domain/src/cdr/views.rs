@@ -426,6 +426,34 @@ pub struct RerateDiff {
     pub applied: bool,
 }
 
+/// A re-rating run (a preview or an application, done in the background) as the
+/// re-rating page follows it. Times RFC 3339 UTC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RerateRunView {
+    pub id: i64,
+    pub query: RerateQuery,
+    /// True: posts the adjustments; false: only the difference.
+    pub apply: bool,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    /// Calls priced so far, of `total`.
+    pub examined: u64,
+    pub total: u64,
+    /// The difference (or what was posted) once done.
+    pub result: Option<RerateDiff>,
+    /// Why it failed.
+    pub error: String,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+impl RerateRunView {
+    /// True while the run is waiting or working.
+    pub fn is_busy(&self) -> bool {
+        matches!(self.status.as_str(), "queued" | "running")
+    }
+}
+
 /// A new CDR pull source's settings (see `service::cdrs::pull` for the protocol).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullSourceForm {

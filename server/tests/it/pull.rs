@@ -110,17 +110,30 @@ async fn cdrs_are_pulled_in_pages_since_the_high_water_mark_exactly_once() {
             .await
             .unwrap();
 
-        let first = pull::pull(db, &env.kv, &decks, &client, source.id)
+        // A bounded pull ("Pull now" takes at most NOW_PAGES) stops with more waiting.
+        let bounded = pull::pull(db, &env.kv, &decks, &client, source.id, 2)
             .await
             .unwrap();
         assert!(
-            first.ran && first.error.is_none(),
-            "{}: {first:?}",
+            bounded.ran && bounded.error.is_none(),
+            "{}: {bounded:?}",
             env.name
         );
         assert_eq!(
-            (first.pages, first.ingest.stored, first.ingest.rated),
-            (3, 1_234, 1_234)
+            (bounded.pages, bounded.ingest.stored, bounded.caught_up),
+            (2, 1_000, false)
+        );
+        let first = pull::pull(db, &env.kv, &decks, &client, source.id, pull::MAX_PAGES)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                first.pages,
+                first.ingest.stored,
+                first.ingest.rated,
+                first.caught_up
+            ),
+            (1, 234, 234, true)
         );
         assert_eq!(first.cursor, "1234");
         let saved = cursor(db, source.id).await;
@@ -133,7 +146,7 @@ async fn cdrs_are_pulled_in_pages_since_the_high_water_mark_exactly_once() {
 
         // Later: only what is new since the mark.
         switch.add(10);
-        let second = pull::pull(db, &env.kv, &decks, &client, source.id)
+        let second = pull::pull(db, &env.kv, &decks, &client, source.id, pull::MAX_PAGES)
             .await
             .unwrap();
         assert_eq!((second.pages, second.ingest.stored), (1, 10));
@@ -149,7 +162,7 @@ async fn cdrs_are_pulled_in_pages_since_the_high_water_mark_exactly_once() {
                 .await
                 .unwrap();
         }
-        let replay = pull::pull(db, &env.kv, &decks, &client, source.id)
+        let replay = pull::pull(db, &env.kv, &decks, &client, source.id, pull::MAX_PAGES)
             .await
             .unwrap();
         assert_eq!((replay.ingest.stored, replay.ingest.duplicates), (0, 244));
@@ -167,7 +180,7 @@ async fn cdrs_are_pulled_in_pages_since_the_high_water_mark_exactly_once() {
             .await
             .unwrap()
             .unwrap();
-        let skipped = pull::pull(db, &env.kv, &decks, &client, source.id)
+        let skipped = pull::pull(db, &env.kv, &decks, &client, source.id, pull::MAX_PAGES)
             .await
             .unwrap();
         assert!(!skipped.ran);
@@ -182,7 +195,7 @@ async fn cdrs_are_pulled_in_pages_since_the_high_water_mark_exactly_once() {
             .lock()
             .unwrap()
             .push(serde_json::json!({"callid": "broken", "src_ip": "203.0.113.10"}));
-        let stopped = pull::pull(db, &env.kv, &decks, &client, source.id)
+        let stopped = pull::pull(db, &env.kv, &decks, &client, source.id, pull::MAX_PAGES)
             .await
             .unwrap();
         let why = stopped.error.unwrap();
@@ -205,7 +218,7 @@ async fn cdrs_are_pulled_in_pages_since_the_high_water_mark_exactly_once() {
                 .await
                 .unwrap();
         }
-        let refused = pull::pull(db, &env.kv, &decks, &client, source.id)
+        let refused = pull::pull(db, &env.kv, &decks, &client, source.id, pull::MAX_PAGES)
             .await
             .unwrap();
         assert!(refused.error.unwrap().contains("401"));

@@ -209,6 +209,8 @@ async fn queue_alert_mail<C: ConnectionTrait>(
         status: Set("queued".into()),
         sent_at: Set(None),
         last_error: Set(None),
+        attempts: Set(0),
+        next_attempt_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })

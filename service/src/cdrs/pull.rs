@@ -47,6 +47,9 @@ use crate::{ServiceError, ServiceResult};
 pub const PULL: &str = "pull";
 /// Most pages one run fetches (500 000 records at the default page size).
 pub const MAX_PAGES: usize = 1_000;
+/// Pages one "Pull now" from the portal fetches at most (10 000 records at 500 a
+/// page), so the request stays short; the scheduler fetches the rest.
+pub const NOW_PAGES: usize = 20;
 /// How long a pull holds its lock at most (a crashed holder's lock expires).
 pub const LOCK_TTL: Duration = Duration::from_secs(300);
 /// Request timeout per page.
@@ -71,6 +74,8 @@ pub struct PullReport {
     pub cursor: String,
     /// Why the run stopped early, if it did.
     pub error: Option<String>,
+    /// True when the source had nothing more (the last page was short or empty).
+    pub caught_up: bool,
 }
 
 /// An HTTP client for pulls (rustls with the system's roots; the `ring` provider).
@@ -275,7 +280,8 @@ async fn record_run(
     Ok(())
 }
 
-/// Pulls source `id` until caught up (see the module documentation), under its lock.
+/// Pulls source `id` until caught up or `max_pages` pages are stored (see the module
+/// documentation), under its lock.
 ///
 /// Errors: `NotFound`; the database's or the store's. A source that fails (unreachable,
 /// a bad page) is not an error here: the report and the source say why.
@@ -285,12 +291,13 @@ pub async fn pull(
     cache: &DeckCache,
     client: &reqwest::Client,
     id: i64,
+    max_pages: usize,
 ) -> ServiceResult<PullReport> {
     let lock_key = format!("cdr-pull:{id}");
     let Some(token) = kv.try_lock(&lock_key, LOCK_TTL).await? else {
         return Ok(PullReport::default());
     };
-    let result = pull_locked(db, cache, client, id).await;
+    let result = pull_locked(db, cache, client, id, max_pages).await;
     let _ = kv.unlock(&lock_key, &token).await;
     result
 }
@@ -300,6 +307,7 @@ async fn pull_locked(
     cache: &DeckCache,
     client: &reqwest::Client,
     id: i64,
+    max_pages: usize,
 ) -> ServiceResult<PullReport> {
     let source = cdr_pull_source::Entity::find_by_id(id)
         .one(db)
@@ -310,7 +318,7 @@ async fn pull_locked(
         cursor: source.cursor.clone(),
         ..PullReport::default()
     };
-    for _ in 0..MAX_PAGES {
+    for _ in 0..max_pages {
         let page = match fetch(client, &source, &report.cursor).await {
             Ok(page) => page,
             Err(e) => {
@@ -320,6 +328,7 @@ async fn pull_locked(
         };
         let count = page.records.len();
         if count == 0 {
+            report.caught_up = true;
             break;
         }
         let Some(next) = page.cursor.as_ref().and_then(cursor_text) else {
@@ -348,6 +357,7 @@ async fn pull_locked(
         // The page is committed: move the high-water mark past it.
         record_run(db, id, &report.cursor, got.stored, None).await?;
         if (count as i64) < source.page_size {
+            report.caught_up = true;
             break;
         }
     }
@@ -369,7 +379,7 @@ pub async fn pull_due(
         let due = source
             .last_run_at
             .is_none_or(|t| now - t >= chrono::Duration::seconds(source.interval_secs));
-        if due && pull(db, kv, cache, client, source.id).await?.ran {
+        if due && pull(db, kv, cache, client, source.id, MAX_PAGES).await?.ran {
             ran += 1;
         }
     }

@@ -17,20 +17,25 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
-use domain::cdr::views::{RerateDiff, RerateLine, RerateQuery};
+use domain::cdr::views::{RerateDiff, RerateLine, RerateQuery, RerateRunView};
 use domain::cdr::{CdrExplanation, IncomingCdr, Rerated};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use serde::{Deserialize, Serialize};
 
 use super::{process, read_record, row, DeckCache, Postings};
 use crate::audit::Actor;
-use crate::entity::{carrier, cdr};
+use crate::entity::{carrier, cdr, job, rerate_run};
+use crate::jobs::{self, JobContext, JobError};
 use crate::{ServiceError, ServiceResult};
 
 /// CDRs priced per round trip (and per transaction when applying).
 const CHUNK: u64 = 2_000;
+/// Job kind of a re-rating run.
+pub const RERATE_JOB: &str = "cdr_rerate";
 /// Most calls one re-rating examines; a longer period is refused (narrow it).
 pub const MAX_CALLS: u64 = 500_000;
 
@@ -42,19 +47,15 @@ struct LegSums {
     after: i64,
 }
 
-/// Prices the calls of `query` again and returns the difference per carrier; with
-/// `apply`, posts it (see the module documentation), audited as `actor`'s.
+/// The rated, answered calls of `query`'s window (and carrier), the window's start, and
+/// how many there are.
 ///
 /// Errors: `Validation` naming `from`/`to` (bad dates, more than 92 days, more than
-/// [`MAX_CALLS`] calls); the database's (a chunk being applied is then rolled back;
-/// chunks already applied stay, and running again finds them unchanged).
-pub async fn rerate(
+/// [`MAX_CALLS`] calls).
+async fn scope_of(
     db: &DatabaseConnection,
-    cache: &DeckCache,
-    actor: &Actor,
     query: &RerateQuery,
-    apply: bool,
-) -> ServiceResult<RerateDiff> {
+) -> ServiceResult<(Condition, chrono::DateTime<Utc>, u64)> {
     let (start, end) = query.window()?;
     let mut scope = Condition::all()
         .add(cdr::Column::Status.eq("rated"))
@@ -68,10 +69,7 @@ pub async fn rerate(
                 .add(cdr::Column::SupplierCarrierId.eq(c)),
         );
     }
-    let total = {
-        use sea_orm::PaginatorTrait;
-        cdr::Entity::find().filter(scope.clone()).count(db).await?
-    };
+    let total = cdr::Entity::find().filter(scope.clone()).count(db).await?;
     if total > MAX_CALLS {
         let mut errors = domain::FieldErrors::new();
         errors.add(
@@ -80,6 +78,36 @@ pub async fn rerate(
         );
         return Err(errors.into());
     }
+    Ok((scope, start, total))
+}
+
+/// Prices the calls of `query` again and returns the difference per carrier; with
+/// `apply`, posts it (see the module documentation), audited as `actor`'s. Runs in the
+/// caller (tests, the CLI); the portal asks for a [`request`]ed run instead.
+///
+/// Errors: `Validation` naming `from`/`to` (bad dates, more than 92 days, more than
+/// [`MAX_CALLS`] calls); the database's (a chunk being applied is then rolled back;
+/// chunks already applied stay, and running again finds them unchanged).
+pub async fn rerate(
+    db: &DatabaseConnection,
+    cache: &DeckCache,
+    actor: &Actor,
+    query: &RerateQuery,
+    apply: bool,
+) -> ServiceResult<RerateDiff> {
+    rerate_tracked(db, cache, actor, query, apply, None).await
+}
+
+/// [`rerate`], writing the calls priced so far to run `run` after every chunk.
+async fn rerate_tracked(
+    db: &DatabaseConnection,
+    cache: &DeckCache,
+    actor: &Actor,
+    query: &RerateQuery,
+    apply: bool,
+    run: Option<i64>,
+) -> ServiceResult<RerateDiff> {
+    let (scope, start, total) = scope_of(db, query).await?;
     let mut diff = RerateDiff {
         examined: total,
         applied: apply,
@@ -89,6 +117,7 @@ pub async fn rerate(
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     let mut currencies: HashMap<i64, String> = HashMap::new();
     let mut after_id = 0i64;
+    let mut priced = 0i64;
     loop {
         let rows = cdr::Entity::find()
             .filter(scope.clone())
@@ -262,6 +291,15 @@ pub async fn rerate(
             total.before += s.before;
             total.after += s.after;
         }
+        priced += rows.len() as i64;
+        if let Some(run) = run {
+            rerate_run::Entity::update_many()
+                .col_expr(rerate_run::Column::Examined, Expr::value(priced))
+                .col_expr(rerate_run::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(rerate_run::Column::Id.eq(run))
+                .exec(db)
+                .await?;
+        }
     }
     let names: HashMap<i64, String> = carrier::Entity::find()
         .select_only()
@@ -300,4 +338,155 @@ fn ledger_change(leg: &str, s: &LegSums) -> i64 {
         "customer" => s.before - s.after,
         _ => s.after - s.before,
     }
+}
+
+#[derive(Serialize, Deserialize)]
+struct JobPayload {
+    run_id: i64,
+}
+
+fn run_view(m: rerate_run::Model) -> RerateRunView {
+    RerateRunView {
+        id: m.id,
+        query: serde_json::from_str(&m.query).unwrap_or_default(),
+        apply: m.apply,
+        status: m.status,
+        examined: m.examined.max(0) as u64,
+        total: m.total.max(0) as u64,
+        result: serde_json::from_str(&m.result).ok(),
+        error: m.error,
+        created_at: super::views::rfc3339(m.created_at),
+        finished_at: m.finished_at.map(super::views::rfc3339),
+    }
+}
+
+/// Asks for a re-rating run of `query` (a preview, or with `apply` the adjustments),
+/// done by a background job; the page follows it with [`run`]. The window and the
+/// number of calls are checked now, so a bad period is named at once.
+///
+/// Errors: `Validation` naming `from`/`to` (see [`rerate`]).
+pub async fn request(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    query: &RerateQuery,
+    apply: bool,
+) -> ServiceResult<RerateRunView> {
+    let (_, _, total) = scope_of(db, query).await?;
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let model =
+        rerate_run::ActiveModel {
+            query: Set(
+                serde_json::to_string(query).map_err(|e| ServiceError::Internal(e.to_string()))?
+            ),
+            apply: Set(apply),
+            status: Set("queued".into()),
+            examined: Set(0),
+            total: Set(total as i64),
+            result: Set(String::new()),
+            error: Set(String::new()),
+            created_by_id: Set(actor.user_id),
+            created_by: Set(actor.email.clone()),
+            started_at: Set(None),
+            finished_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    jobs::enqueue(&txn, RERATE_JOB, &JobPayload { run_id: model.id }).await?;
+    txn.commit().await?;
+    Ok(run_view(model))
+}
+
+/// Run `id` as the page shows it. Errors: `NotFound`.
+pub async fn run(db: &DatabaseConnection, id: i64) -> ServiceResult<RerateRunView> {
+    rerate_run::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(run_view)
+        .ok_or(ServiceError::NotFound("re-rating run"))
+}
+
+/// The job handler of [`RERATE_JOB`]: prices (and with `apply` posts) the run's calls,
+/// writing progress after every chunk and the result at the end. A run cut short by a
+/// crash runs again from the start: applied chunks are found unchanged and post nothing
+/// twice.
+pub async fn run_job(ctx: &JobContext, job: &job::Model) -> Result<(), JobError> {
+    let payload: JobPayload = serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::Final(format!("bad payload: {e}")))?;
+    let db = &ctx.db;
+    let Some(model) = rerate_run::Entity::find_by_id(payload.run_id)
+        .one(db)
+        .await
+        .map_err(ServiceError::from)?
+    else {
+        return Err(JobError::Final(format!(
+            "re-rating run {} is gone",
+            payload.run_id
+        )));
+    };
+    if matches!(model.status.as_str(), "done" | "failed") {
+        return Ok(());
+    }
+    let query: RerateQuery = serde_json::from_str(&model.query).unwrap_or_default();
+    let actor = Actor {
+        user_id: model.created_by_id,
+        email: model.created_by.clone(),
+    };
+    let mut active: rerate_run::ActiveModel = model.clone().into();
+    active.status = Set("running".into());
+    active.started_at = Set(Some(Utc::now()));
+    active.updated_at = Set(Utc::now());
+    active.update(db).await.map_err(ServiceError::from)?;
+    let outcome = rerate_tracked(
+        db,
+        &DeckCache::new(),
+        &actor,
+        &query,
+        model.apply,
+        Some(model.id),
+    )
+    .await;
+    let (status, result, error, job_result) = match outcome {
+        Ok(diff) => (
+            "done",
+            serde_json::to_string(&diff).unwrap_or_default(),
+            String::new(),
+            Ok(()),
+        ),
+        Err(e @ (ServiceError::Database(_) | ServiceError::Kv(_) | ServiceError::Internal(_))) => {
+            // Worth another attempt: the job is retried; the run waits for it.
+            return Err(JobError::Retry(e.to_string()));
+        }
+        Err(e) => {
+            let message = match &e {
+                ServiceError::Validation(fields) => fields
+                    .0
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.to_string(),
+            };
+            (
+                "failed",
+                String::new(),
+                message.clone(),
+                Err(JobError::Final(message)),
+            )
+        }
+    };
+    rerate_run::Entity::update_many()
+        .col_expr(rerate_run::Column::Status, Expr::value(status))
+        .col_expr(rerate_run::Column::Result, Expr::value(result))
+        .col_expr(rerate_run::Column::Error, Expr::value(error))
+        .col_expr(rerate_run::Column::FinishedAt, Expr::value(Utc::now()))
+        .col_expr(rerate_run::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(rerate_run::Column::Id.eq(model.id))
+        .exec(db)
+        .await
+        .map_err(ServiceError::from)?;
+    job_result
 }

@@ -21,6 +21,10 @@ pub struct Model {
     pub status: String,
     pub sent_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// When a queued message that failed transiently is tried next.
+    pub next_attempt_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -24,6 +24,7 @@ pub mod rate_import;
 pub mod rate_plan;
 pub mod rate_revision;
 pub mod reference_item;
+pub mod rerate_run;
 pub mod service;
 pub mod session;
 pub mod user;

@@ -11,7 +11,7 @@ use service::audit::Actor;
 use service::carriers::{self, interconnects};
 use service::cdrs::{self, api_keys, DeckCache};
 use service::entity::{cdr, ledger_entry};
-use service::jobs::JobContext;
+use service::jobs::{self, JobContext};
 use service::rate_plans::{self, import};
 use service::testing;
 
@@ -719,9 +719,20 @@ async fn rerating_shows_the_difference_then_posts_it_once_as_adjustments() {
         .unwrap();
         assert_eq!(published.status, "published", "{}", published.error);
 
-        let preview = cdrs::rerate::rerate(db, &decks, &admin(), &query, false)
+        // As the portal asks: a run, done by a background job.
+        let asked = cdrs::rerate::request(db, &admin(), &query, false)
             .await
             .unwrap();
+        assert_eq!((asked.status.as_str(), asked.total), ("queued", 1));
+        jobs::run_until_idle(&ctx, "test-worker").await.unwrap();
+        let done = cdrs::rerate::run(db, asked.id).await.unwrap();
+        assert_eq!(
+            (done.status.as_str(), done.examined, done.error.as_str()),
+            ("done", 1, ""),
+            "{}",
+            env.name
+        );
+        let preview = done.result.unwrap();
         assert_eq!(
             (preview.changed, preview.applied),
             (1, false),
@@ -742,9 +753,16 @@ async fn rerating_shows_the_difference_then_posts_it_once_as_adjustments() {
             "a preview posts nothing"
         );
 
-        let applied = cdrs::rerate::rerate(db, &decks, &admin(), &query, true)
+        let asked = cdrs::rerate::request(db, &admin(), &query, true)
             .await
             .unwrap();
+        jobs::run_until_idle(&ctx, "test-worker").await.unwrap();
+        let applied = cdrs::rerate::run(db, asked.id)
+            .await
+            .unwrap()
+            .result
+            .unwrap();
+        assert!(applied.applied);
         assert_eq!(applied.lines, preview.lines);
         assert_eq!(balance(db, w.supplier).await, 36_000, "{}", env.name);
         assert_eq!(
@@ -788,12 +806,17 @@ async fn rerating_shows_the_difference_then_posts_it_once_as_adjustments() {
             to: "2025-12-01".into(),
             carrier_id: None,
         };
-        let refused = cdrs::rerate::rerate(db, &decks, &admin(), &bad, false)
+        let refused = cdrs::rerate::request(db, &admin(), &bad, false)
             .await
             .unwrap_err();
         assert!(
             format!("{refused:?}").contains("before the first"),
-            "{refused:?}"
+            "a bad period is refused at once: {refused:?}"
+        );
+        assert_eq!(
+            jobs::run_until_idle(&ctx, "test-worker").await.unwrap(),
+            0,
+            "and nothing is queued"
         );
         env.cleanup().await;
         let _ = std::fs::remove_dir_all(dir);

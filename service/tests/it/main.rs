@@ -6,5 +6,6 @@ mod catalog;
 mod cdrs;
 mod jobs;
 mod kv;
+mod mail;
 mod rate_plans;
 mod users;

@@ -4,7 +4,7 @@
 
 use domain::cdr::views::{
     ApiKeyRow, BalanceRow, CdrDetail, CdrExportView, CdrFileChoices, CdrImportView, CdrQuery,
-    CdrRow, IngestReport, PullSourceForm, PullSourceRow, ReasonCount, RerateDiff, RerateQuery,
+    CdrRow, IngestReport, PullSourceForm, PullSourceRow, ReasonCount, RerateQuery, RerateRunView,
     Spend24h, TotalsView,
 };
 use domain::listing::Page;
@@ -85,16 +85,28 @@ pub async fn fetch_cdr_imports() -> Result<Vec<CdrImportView>, AppError> {
     )
 }
 
-/// Re-rates the rated calls of `query` against the rate plans in force now: the
-/// difference per carrier, and with `apply` the adjustments posted to the ledger
-/// (`service::cdrs::rerate`).
+/// Asks for a re-rating of the rated calls of `query` against the rate plans in force
+/// now, done in the background: the difference per carrier, and with `apply` the
+/// adjustments posted to the ledger (`service::cdrs::rerate`). A bad period is refused
+/// at once, naming the field.
 #[server(prefix = "/fn", endpoint = "admin/rerate")]
-pub async fn rerate_calls(query: RerateQuery, apply: bool) -> Result<RerateDiff, AppError> {
+pub async fn start_rerate(query: RerateQuery, apply: bool) -> Result<RerateRunView, AppError> {
     respond(
         async move {
             let actor = actor(Role::Admin).await?;
-            let state = state()?;
-            Ok(cdrs::rerate::rerate(&state.db, &state.decks, &actor, &query, apply).await?)
+            Ok(cdrs::rerate::request(&state()?.db, &actor, &query, apply).await?)
+        }
+        .await,
+    )
+}
+
+/// A re-rating run: its progress, then its result (GET).
+#[server(prefix = "/fn", endpoint = "admin/rerate/run", input = GetUrl)]
+pub async fn fetch_rerate_run(id: i64) -> Result<RerateRunView, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(cdrs::rerate::run(&state()?.db, id).await?)
         }
         .await,
     )
@@ -125,15 +137,32 @@ pub async fn create_pull_source(form: PullSourceForm) -> Result<(), AppError> {
     )
 }
 
-/// Pulls source `id` now (until caught up); the counts of what it stored.
+/// What "Pull now" stored, and whether the source had more than one request takes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulledNow {
+    pub ingest: IngestReport,
+    /// False: more records wait; the scheduler fetches them within seconds.
+    pub caught_up: bool,
+}
+
+/// Pulls source `id` now, at most `service::cdrs::pull::NOW_PAGES` pages; the counts
+/// of what it stored.
 #[server(prefix = "/fn", endpoint = "admin/cdr-pull-sources/pull")]
-pub async fn pull_source_now(id: i64) -> Result<IngestReport, AppError> {
+pub async fn pull_source_now(id: i64) -> Result<PulledNow, AppError> {
     respond(
         async move {
             require(Role::Admin).await?;
             let state = state()?;
             let client = cdrs::pull::client()?;
-            let report = cdrs::pull::pull(&state.db, &state.kv, &state.decks, &client, id).await?;
+            let report = cdrs::pull::pull(
+                &state.db,
+                &state.kv,
+                &state.decks,
+                &client,
+                id,
+                cdrs::pull::NOW_PAGES,
+            )
+            .await?;
             match (report.ran, report.error) {
                 (false, _) => Err(AppError::Conflict(
                     "another instance is pulling this source now; try again in a moment".into(),
@@ -142,7 +171,10 @@ pub async fn pull_source_now(id: i64) -> Result<IngestReport, AppError> {
                     "the pull stopped after {} new calls: {e}",
                     report.ingest.stored
                 ))),
-                (true, None) => Ok(report.ingest),
+                (true, None) => Ok(PulledNow {
+                    ingest: report.ingest,
+                    caught_up: report.caught_up,
+                }),
             }
         }
         .await,

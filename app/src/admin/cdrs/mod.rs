@@ -527,7 +527,7 @@ pub fn ApiKeysPage() -> impl IntoView {
     let open = RwSignal::new(false);
     let created = RwSignal::new(None::<NewApiKey>);
     view! {
-        <PageHeader title="API keys" description="Keys switches and CDR sources use for /api/v1 (send as Authorization: Bearer). A key is shown once, when created.">
+        <PageHeader title="API keys" description="Keys switches and CDR sources use for /api/v1 (sent as Authorization: Bearer, X-API-Key, or the password of HTTP Basic). A key is shown once, when created.">
             <button type="button" class="button button--primary" data-testid="create-api-key"
                 on:click=move |_| { created.set(None); open.set(true); }>"Create API key"</button>
         </PageHeader>
@@ -994,10 +994,20 @@ fn PullSources() -> impl IntoView {
         async move { pull_source_now(id).await }
     });
     Effect::new(move |_| match pull.value().get() {
-        Some(Ok(r)) => {
+        Some(Ok(PulledNow {
+            ingest: r,
+            caught_up,
+        })) => {
             toaster.success(format!(
-                "Pulled: {} new calls ({} rated), {} already stored",
-                r.stored, r.rated, r.duplicates
+                "Pulled: {} new calls ({} rated), {} already stored{}",
+                r.stored,
+                r.rated,
+                r.duplicates,
+                if caught_up {
+                    ""
+                } else {
+                    "; more wait and are fetched within seconds"
+                }
             ));
             reload.run(());
         }
@@ -1193,7 +1203,7 @@ pub fn ReratePage() -> impl IntoView {
     let errors = FormErrors::new();
     let toaster = use_toaster();
     let confirm = RwSignal::new(false);
-    let diff = RwSignal::new(None::<domain::cdr::views::RerateDiff>);
+    let current = RwSignal::new(None::<domain::cdr::views::RerateRunView>);
     let query = move || domain::cdr::views::RerateQuery {
         from: from.get_untracked(),
         to: to.get_untracked(),
@@ -1201,32 +1211,58 @@ pub fn ReratePage() -> impl IntoView {
     };
     let run = Action::new(move |apply: &bool| {
         let (q, apply) = (query(), *apply);
-        async move { rerate_calls(q, apply).await }
+        async move { start_rerate(q, apply).await }
     });
     Effect::new(move |_| match run.value().get() {
-        Some(Ok(d)) => {
+        Some(Ok(r)) => {
             errors.clear();
-            if d.applied {
-                toaster.success(format!(
-                    "{} calls re-rated; adjustments posted to {} ledger lines",
-                    d.changed,
-                    d.lines.len()
-                ));
-            }
-            diff.set(Some(d));
+            current.set(Some(r));
         }
         Some(Err(e)) => {
             errors.show(&e);
-            diff.set(None);
+            current.set(None);
         }
         None => {}
     });
+    // Follow the run while it waits or works; say so when an application is done.
+    Effect::new(move |_| {
+        let Some(r) = current.get() else { return };
+        if !r.is_busy() {
+            return;
+        }
+        let id = r.id;
+        set_timeout(
+            move || {
+                leptos::task::spawn_local(async move {
+                    let Ok(fresh) = fetch_rerate_run(id).await else {
+                        return;
+                    };
+                    if current.get_untracked().is_none_or(|c| c.id != id) {
+                        return;
+                    }
+                    if fresh.status == "done" && fresh.apply {
+                        if let Some(d) = &fresh.result {
+                            toaster.success(format!(
+                                "{} calls re-rated; adjustments posted to {} ledger lines",
+                                d.changed,
+                                d.lines.len()
+                            ));
+                        }
+                    }
+                    current.try_set(Some(fresh));
+                })
+            },
+            std::time::Duration::from_millis(700),
+        );
+    });
+    let busy =
+        move || run.pending().get() || current.with(|c| c.as_ref().is_some_and(|c| c.is_busy()));
     // A changed choice invalidates the preview.
     Effect::new(move |_| {
         from.track();
         to.track();
         carrier.track();
-        diff.set(None);
+        current.set(None);
     });
     let field_error =
         move |name: &'static str| move || errors.fields.with(|f| f.get(name).map(str::to_owned));
@@ -1255,12 +1291,21 @@ pub fn ReratePage() -> impl IntoView {
             </div>
             <div class="form__actions">
                 {move || errors.general.get().map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
-                <button type="submit" class="button button--primary" disabled=move || run.pending().get()>
-                    {move || if run.pending().get() { "Working…" } else { "Show the difference" }}
+                <button type="submit" class="button button--primary" disabled=busy>
+                    {move || if busy() { "Working…" } else { "Show the difference" }}
                 </button>
             </div>
         </form>
-        {move || diff.get().map(|d| {
+        {move || current.get().filter(|r| r.is_busy()).map(|r| view! {
+            <p class="alert alert--info" role="status" data-testid="rerate-progress">
+                {format!("{} in the background: {} of {} calls priced…",
+                    if r.apply { "Applying" } else { "Pricing" }, r.examined, r.total)}
+            </p>
+        })}
+        {move || current.get().filter(|r| r.status == "failed").map(|r| view! {
+            <p class="alert alert--crit" role="alert" data-testid="rerate-failed">{format!("The re-rating failed: {}", r.error)}</p>
+        })}
+        {move || current.get().and_then(|r| r.result).map(|d| {
             let can_apply = !d.applied && d.changed > 0;
             let summary = if d.applied {
                 format!("Applied: {} of {} rated calls re-priced; the adjustments below are posted.", d.changed, d.examined)
