@@ -4,7 +4,8 @@
 #   scripts/setup.sh            build tools: wasm32 target, cargo-leptos, wasm-bindgen
 #   scripts/setup.sh --release  + wasm-opt (npm binaryen 132) for release builds
 #   scripts/setup.sh --test     + chromium, PostgreSQL/Redis servers, Kamailio and sipp
-#                               (the real switch of the call tests), end2end npm packages
+#                               (the real switch of the call tests), aiosmtpd (the real
+#                               SMTP server of the mail tests), end2end npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -75,6 +76,10 @@ if [ "$testing" = 1 ]; then
     step "installing Kamailio and sipp (deploy/kamailio/README.md)"
     apt_install --no-install-recommends kamailio kamailio-utils-modules \
       kamailio-extra-modules kamailio-json-modules sip-tester
+  fi
+  if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+    step "installing aiosmtpd (python3-aiosmtpd), the SMTP server of the mail tests"
+    apt_install --no-install-recommends python3-aiosmtpd
   fi
   if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     step "installing the end2end packages (playwright-core, axe)"
