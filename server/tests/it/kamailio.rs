@@ -2,13 +2,16 @@
 //! sipp dials the 300 real numbers of `testdata/sipp/calls_airtel.csv` (codes of the
 //! Airtel deck) through Kamailio running DIDTron's own configuration
 //! (`deploy/kamailio/kamailio.cfg`); a stub router (this test, until the routing API of
-//! issue 7) sends them to a sipp supplier, refusing every 20th; Kamailio pushes one
-//! `acc_json` CDR per call to `POST /api/v1/cdrs` with the switch's API key.
+//! issue 7) sends them to a sipp supplier, refusing every 20th; Kamailio pushes the
+//! `acc_json` CDRs, batched, to `POST /api/v1/cdrs` with the switch's API key. The first
+//! 150 calls are made while DIDTron is unreachable (a gate answers 503): their CDRs wait
+//! in Kamailio and arrive once it is back.
 //!
 //! Checked against the deck itself (read here with calamine, longest code wins): every
-//! call is stored once; each answered call is priced on the supplier leg at the deck's
-//! rate and pulse and on the customer leg at the deck + 10 %; refused calls cost
-//! nothing; and both carriers' balances moved by exactly the sums.
+//! call is stored once (none lost in the outage, none twice); each answered call is
+//! priced on the supplier leg at the deck's rate and pulse and on the customer leg at
+//! the deck + 10 %; refused calls cost nothing; and both carriers' balances moved by
+//! exactly the sums.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,6 +19,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use calamine::{Data, Reader};
@@ -188,6 +197,72 @@ async fn stub_router(refused: Arc<HashSet<String>>) -> String {
     addr
 }
 
+/// Between Kamailio and DIDTron: while `down` (an outage), every CDR request is
+/// answered 503; otherwise it is passed on to DIDTron as it came. Counts the requests
+/// that reached DIDTron.
+#[derive(Clone)]
+struct Gate {
+    down: Arc<AtomicBool>,
+    passed: Arc<AtomicUsize>,
+    upstream: String,
+    http: reqwest::Client,
+}
+
+async fn through_gate(State(g): State<Gate>, headers: HeaderMap, body: Bytes) -> Response {
+    if g.down.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "DIDTron is down").into_response();
+    }
+    let mut req = g
+        .http
+        .post(format!("{}/api/v1/cdrs", g.upstream))
+        .body(body);
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        req = req.header(header::AUTHORIZATION, auth.clone());
+    }
+    let res = req.send().await.unwrap();
+    g.passed.fetch_add(1, Ordering::SeqCst);
+    let status = StatusCode::from_u16(res.status().as_u16()).unwrap();
+    (status, res.bytes().await.unwrap()).into_response()
+}
+
+impl Gate {
+    /// A gate in front of `upstream`, open; its address.
+    async fn start(upstream: &str) -> (Gate, String) {
+        let gate = Gate {
+            down: Arc::new(AtomicBool::new(false)),
+            passed: Arc::new(AtomicUsize::new(0)),
+            upstream: upstream.to_owned(),
+            http: reqwest::Client::new(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new()
+            .route("/api/v1/cdrs", post(through_gate))
+            .with_state(gate.clone());
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (gate, addr)
+    }
+}
+
+/// The CDRs of `source` DIDTron has stored, once `n` are there (or after 60 s).
+async fn stored_cdrs(db: &sea_orm::DatabaseConnection, source: i64, n: usize) -> Vec<cdr::Model> {
+    let started = Instant::now();
+    loop {
+        let rows = cdr::Entity::find()
+            .filter(cdr::Column::SourceId.eq(source))
+            .all(db)
+            .await
+            .unwrap();
+        if rows.len() >= n || started.elapsed() > Duration::from_secs(60) {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Kamailio with DIDTron's configuration, routing through `router` and pushing CDRs to
 /// `didtron` with `key`; and the supplier (a sipp UAS answering every call).
 fn start_switch(dir: &Path, router: &str, didtron: &str, key: &str) -> Processes {
@@ -324,42 +399,56 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         ));
         std::fs::create_dir_all(&dir).unwrap();
 
-        let (d, r, base, key) = (
-            dir.clone(),
-            router.clone(),
-            server.base.clone(),
-            world.source_key.clone(),
+        // Half the calls while DIDTron is unreachable: Kamailio keeps their CDRs and
+        // sends them once it is back; then the other half.
+        let (gate, gate_addr) = Gate::start(&server.base).await;
+        let lines: Vec<String> = std::fs::read_to_string(&calls_file)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(str::to_owned)
+            .collect();
+        let halves: Vec<PathBuf> = lines
+            .chunks(150)
+            .enumerate()
+            .map(|(i, part)| {
+                let path = dir.join(format!("calls-{i}.csv"));
+                std::fs::write(&path, format!("SEQUENTIAL\n{}\n", part.join("\n"))).unwrap();
+                path
+            })
+            .collect();
+        let (d, r, key) = (dir.clone(), router.clone(), world.source_key.clone());
+        let switch = tokio::task::spawn_blocking(move || start_switch(&d, &r, &gate_addr, &key))
+            .await
+            .unwrap();
+        gate.down.store(true, Ordering::SeqCst);
+        let (d, c) = (dir.clone(), halves[0].clone());
+        tokio::task::spawn_blocking(move || dial(&d, &c, 150))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let name = server.name();
+        assert_eq!(
+            stored_cdrs(&db, world.source, 0).await.len(),
+            0,
+            "{name}: nothing reached DIDTron during the outage"
         );
-        let switch = tokio::task::spawn_blocking(move || start_switch(&d, &r, &base, &key))
+        gate.down.store(false, Ordering::SeqCst);
+        assert_eq!(
+            stored_cdrs(&db, world.source, 150).await.len(),
+            150,
+            "{name}: every call of the outage arrives once it is over:\n{}",
+            log_of(&dir.join("kamailio.log"))
+        );
+        let (d, c) = (dir.clone(), halves[1].clone());
+        tokio::task::spawn_blocking(move || dial(&d, &c, 150))
             .await
             .unwrap();
-        let (d, c) = (dir.clone(), calls_file.clone());
-        tokio::task::spawn_blocking(move || dial(&d, &c, 300))
-            .await
-            .unwrap();
-
-        // Kamailio pushes CDRs every 200 ms, one request each.
-        let started = Instant::now();
-        let stored = loop {
-            let rows = cdr::Entity::find()
-                .filter(cdr::Column::SourceId.eq(world.source))
-                .all(&db)
-                .await
-                .unwrap();
-            if rows.len() >= 300 || started.elapsed() > Duration::from_secs(60) {
-                break rows;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let stored = stored_cdrs(&db, world.source, 300).await;
         // Anything late would show up as a duplicate or an extra row.
         tokio::time::sleep(Duration::from_millis(600)).await;
         drop(switch);
-        let stored_again = cdr::Entity::find()
-            .filter(cdr::Column::SourceId.eq(world.source))
-            .all(&db)
-            .await
-            .unwrap();
-        let name = server.name();
+        let stored_again = stored_cdrs(&db, world.source, 0).await;
         assert_eq!(
             stored_again.len(),
             300,
@@ -367,6 +456,11 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
             log_of(&dir.join("kamailio.log"))
         );
         assert_eq!(stored.len(), stored_again.len());
+        let requests = gate.passed.load(Ordering::SeqCst);
+        assert!(
+            requests < 100,
+            "{name}: CDRs go in batches ({requests} requests for 300 calls)"
+        );
         let by_callee: HashMap<&str, &cdr::Model> = stored_again
             .iter()
             .map(|c| (c.b_dialled.as_str(), c))
