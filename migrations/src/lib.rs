@@ -20,6 +20,8 @@ mod m20261121_000010_cdr_pull;
 mod m20261121_000011_cdr_exports;
 mod m20261122_000012_mail_delivery;
 mod m20261122_000013_rerate_runs;
+mod m20261122_000014_cdr_interconnect_index;
+mod m20261122_000015_ledger_checks;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -41,6 +43,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000011_cdr_exports::Migration),
             Box::new(m20261122_000012_mail_delivery::Migration),
             Box::new(m20261122_000013_rerate_runs::Migration),
+            Box::new(m20261122_000014_cdr_interconnect_index::Migration),
+            Box::new(m20261122_000015_ledger_checks::Migration),
         ]
     }
 }

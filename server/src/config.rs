@@ -17,6 +17,7 @@
 //! | `SIGNIN_WINDOW_SECS` | `900` (15 min) | the failure window |
 //! | `DIDTRON_FILES_DIR` | `./data/files` | where uploaded rate decks (and later exports) are kept |
 //! | `DIDTRON_WORKERS` | `1` | background job workers in this process (imports); `0` runs none |
+//! | `LEDGER_CHECK_SECS` | `3600` | how often the workers compare every running balance with its ledger (and repair) |
 //! | `SMTP_URL` | unset (mail stays in the outbox) | relay for outgoing mail: `smtps://user:pass@host:465`, `smtp://user:pass@host:587?tls=required`, or `smtp://host:25` (no TLS) |
 //! | `MAIL_FROM` | `DIDTron <didtron@localhost>` | sender of outgoing mail, `Name <address>` |
 //! | `SHUTDOWN_GRACE_SECS` | `30` | on SIGTERM, how long in-flight requests may finish |
@@ -64,6 +65,8 @@ pub struct Config {
     pub files_dir: std::path::PathBuf,
     /// Job workers this process runs.
     pub workers: u32,
+    /// Seconds between ledger checks.
+    pub ledger_check: Duration,
     /// The SMTP relay (`smtp://` or `smtps://`); `None`: mail stays in the outbox.
     pub smtp_url: Option<Secret>,
     /// Sender of outgoing mail.
@@ -134,6 +137,7 @@ impl Config {
         let signin_window = Duration::from_secs(number("SIGNIN_WINDOW_SECS", 900, 1, 86_400));
         let shutdown_grace = Duration::from_secs(number("SHUTDOWN_GRACE_SECS", 30, 0, 3600));
         let workers = number("DIDTRON_WORKERS", 1, 0, 64) as u32;
+        let ledger_check = Duration::from_secs(number("LEDGER_CHECK_SECS", 3600, 60, 86_400));
 
         let bind_addr = match get("BIND_ADDR")
             .unwrap_or_else(|| "127.0.0.1:3000".into())
@@ -204,6 +208,7 @@ impl Config {
                 .unwrap_or_else(|| "./data/files".into())
                 .into(),
             workers,
+            ledger_check,
             smtp_url,
             mail_from: get("MAIL_FROM").unwrap_or_else(|| "DIDTron <didtron@localhost>".into()),
         };

@@ -107,6 +107,29 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
             }
         });
     }
+    if config.workers > 0 {
+        // The ledger check: every running balance against its ledger, repaired and
+        // recorded (one instance at a time, under its lock).
+        let (db, kv, mut stop, period) =
+            (db.clone(), kv.clone(), stop.clone(), config.ledger_check);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                match service::cdrs::ledger::check_ledger(&db, &kv).await {
+                    Ok(Some(c)) if !c.mismatches.is_empty() => tracing::warn!(
+                        differed = c.mismatches.len(),
+                        "ledger check: running balances set to their ledger"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "ledger check"),
+                }
+            }
+        });
+    }
     let mailer = match &config.smtp_url {
         Some(url) => Some(
             service::mail::Mailer::new(&url.0, &config.mail_from)

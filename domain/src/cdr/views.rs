@@ -19,6 +19,10 @@ pub struct CdrQuery {
     /// A carrier id: CDRs where it is the customer or the supplier.
     #[serde(default)]
     pub carrier_id: String,
+    /// An interconnect id: CDRs that came in through it (ingress) or went out through
+    /// it (egress).
+    #[serde(default)]
+    pub interconnect_id: String,
     /// Digits the B-number (E.164 after mediation, or as dialled) starts with.
     #[serde(default)]
     pub number: String,
@@ -426,6 +430,17 @@ pub struct RerateDiff {
     pub applied: bool,
 }
 
+/// The latest ledger check as the balances page shows it: when it ran (RFC 3339 UTC),
+/// how many running balances it compared, and each one that differed from its ledger
+/// (`carrier`, running balance, ledger sum, as decimals), set to the ledger sum.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerCheckView {
+    pub checked_at: String,
+    pub carriers: u64,
+    pub mismatches: Vec<(String, String, String)>,
+    pub repaired: bool,
+}
+
 /// A re-rating run (a preview or an application, done in the background) as the
 /// re-rating page follows it. Times RFC 3339 UTC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -505,6 +520,7 @@ impl CdrQuery {
             ("status", &self.status),
             ("disposition", &self.disposition),
             ("carrier", &self.carrier_id),
+            ("interconnect", &self.interconnect_id),
             ("B-number from", &self.number),
             ("from", &self.from),
             ("to", &self.to),

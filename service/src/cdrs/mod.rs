@@ -17,6 +17,7 @@ pub mod credit;
 pub mod decks;
 pub mod export;
 pub mod files;
+pub mod ledger;
 pub mod pull;
 pub mod rerate;
 pub mod views;
@@ -44,6 +45,7 @@ use crate::entity::{
 };
 use crate::{ServiceError, ServiceResult};
 pub use decks::DeckCache;
+pub use ledger::{reconcile, BalanceMismatch};
 
 /// Most records one request may carry.
 pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
@@ -903,86 +905,4 @@ pub async fn post_adjustment(
     .await?;
     txn.commit().await?;
     Ok(changes)
-}
-
-/// A carrier whose running balance differs from the sum of its ledger entries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BalanceMismatch {
-    pub carrier_id: i64,
-    /// `carrier_balances.balance_micros` (0 when the row is missing).
-    pub running_micros: i64,
-    /// The sum of `ledger_entries.amount_micros`.
-    pub ledger_micros: i64,
-}
-
-/// Reconciles every running balance with the ledger: the carriers whose running
-/// balance is not the sum of their entries (none, when every posting went through
-/// [`ingest`], [`reprocess`] or [`post_adjustment`]). With `repair`, each running
-/// balance is set to its ledger sum, in one transaction; the ledger is never changed.
-///
-/// Errors: the database's.
-pub async fn reconcile(
-    db: &DatabaseConnection,
-    repair: bool,
-) -> ServiceResult<Vec<BalanceMismatch>> {
-    let txn = crate::db::begin_write(db).await?;
-    let sums: Vec<(i64, i64)> = ledger_entry::Entity::find()
-        .select_only()
-        .column(ledger_entry::Column::CarrierId)
-        .expr_as(
-            Expr::cust("CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT)"),
-            "total",
-        )
-        .group_by(ledger_entry::Column::CarrierId)
-        .into_tuple()
-        .all(&txn)
-        .await?;
-    let running: HashMap<i64, i64> = carrier_balance::Entity::find()
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|b| (b.carrier_id, b.balance_micros))
-        .collect();
-    let mut mismatches: Vec<BalanceMismatch> = sums
-        .iter()
-        .filter(|(id, sum)| running.get(id).copied().unwrap_or(0) != *sum)
-        .map(|&(carrier_id, ledger_micros)| BalanceMismatch {
-            carrier_id,
-            running_micros: running.get(&carrier_id).copied().unwrap_or(0),
-            ledger_micros,
-        })
-        .collect();
-    let summed: HashSet<i64> = sums.iter().map(|s| s.0).collect();
-    mismatches.extend(
-        running
-            .iter()
-            .filter(|(id, micros)| !summed.contains(id) && **micros != 0)
-            .map(|(&carrier_id, &running_micros)| BalanceMismatch {
-                carrier_id,
-                running_micros,
-                ledger_micros: 0,
-            }),
-    );
-    mismatches.sort_by_key(|m| m.carrier_id);
-    if repair {
-        for m in &mismatches {
-            carrier_balance::Entity::update_many()
-                .col_expr(
-                    carrier_balance::Column::BalanceMicros,
-                    Expr::value(m.ledger_micros),
-                )
-                .col_expr(carrier_balance::Column::UpdatedAt, Expr::value(Utc::now()))
-                .filter(carrier_balance::Column::CarrierId.eq(m.carrier_id))
-                .exec(&txn)
-                .await?;
-            tracing::warn!(
-                carrier = m.carrier_id,
-                running = m.running_micros,
-                ledger = m.ledger_micros,
-                "running balance repaired from the ledger"
-            );
-        }
-    }
-    txn.commit().await?;
-    Ok(mismatches)
 }

@@ -90,7 +90,8 @@ fn row_of(c: &cdr::Model, names: &HashMap<i64, String>) -> CdrRow {
 
 /// The CDRs `q` selects (every filter but the page size), newest first.
 ///
-/// Errors: `Validation` on `from`, `to`, `carrier_id` or `after` when unreadable.
+/// Errors: `Validation` on `from`, `to`, `carrier_id`, `interconnect_id` or `after` when
+/// unreadable.
 pub(crate) fn filtered(q: &CdrQuery) -> ServiceResult<sea_orm::Select<cdr::Entity>> {
     let mut errors = FieldErrors::new();
     let from = day(&q.from, "from", &mut errors);
@@ -101,6 +102,16 @@ pub(crate) fn filtered(q: &CdrQuery) -> ServiceResult<sea_orm::Select<cdr::Entit
             Ok(id) => Some(id),
             Err(_) => {
                 errors.add("carrier_id", "Choose a carrier from the list.");
+                None
+            }
+        },
+    };
+    let interconnect_id = match q.interconnect_id.trim() {
+        "" => None,
+        t => match t.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.add("interconnect_id", "Choose an interconnect from the list.");
                 None
             }
         },
@@ -139,6 +150,13 @@ pub(crate) fn filtered(q: &CdrQuery) -> ServiceResult<sea_orm::Select<cdr::Entit
                 .add(cdr::Column::SupplierCarrierId.eq(id)),
         );
     }
+    if let Some(id) = interconnect_id {
+        query = query.filter(
+            Condition::any()
+                .add(cdr::Column::CustomerInterconnectId.eq(id))
+                .add(cdr::Column::SupplierInterconnectId.eq(id)),
+        );
+    }
     if !number.is_empty() {
         query = query.filter(
             Condition::any()
@@ -165,7 +183,8 @@ pub(crate) fn filtered(q: &CdrQuery) -> ServiceResult<sea_orm::Select<cdr::Entit
 
 /// A page of CDRs, newest first (keyset on the id; `after` is the last id shown).
 ///
-/// Errors: `Validation` on `from`, `to`, `carrier_id` or `after` when unreadable.
+/// Errors: `Validation` on `from`, `to`, `carrier_id`, `interconnect_id` or `after` when
+/// unreadable.
 pub async fn cdr_page(db: &DatabaseConnection, q: &CdrQuery) -> ServiceResult<Page<CdrRow>> {
     let query = filtered(q)?;
     let size = page_size(q.limit) as u64;

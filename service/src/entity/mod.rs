@@ -17,6 +17,7 @@ pub mod interconnect_address;
 pub mod interconnect_codec;
 pub mod interconnect_service;
 pub mod job;
+pub mod ledger_check;
 pub mod ledger_entry;
 pub mod mail_outbox;
 pub mod rate;

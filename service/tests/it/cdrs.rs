@@ -176,6 +176,41 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
         .await
         .unwrap();
         assert_eq!(only.rows.len(), 1);
+        // By interconnect: the calls in through the ingress, out through the egress.
+        let through = |id: String| async move {
+            let q = domain::cdr::views::CdrQuery {
+                interconnect_id: id,
+                ..Default::default()
+            };
+            cdrs::views::cdr_page(db, &q).await
+        };
+        let all = cdr::Entity::find().all(db).await.unwrap();
+        for (id, side) in [(w.ingress, "ingress"), (w.egress, "egress")] {
+            let expected: Vec<i64> = all
+                .iter()
+                .rev()
+                .filter(|c| {
+                    c.customer_interconnect_id == Some(id) || c.supplier_interconnect_id == Some(id)
+                })
+                .map(|c| c.id)
+                .collect();
+            let listed: Vec<i64> = through(id.to_string())
+                .await
+                .unwrap()
+                .rows
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            assert!(
+                !listed.is_empty() && listed.len() < all.len(),
+                "{side}: {listed:?}"
+            );
+            assert_eq!(listed, expected, "{}: {side}", env.name);
+        }
+        assert!(matches!(
+            through("the big one".into()).await,
+            Err(service::ServiceError::Validation(e)) if e.get("interconnect_id").is_some()
+        ));
 
         assert_eq!(balance(db, w.customer).await, -40_000, "{}", env.name);
         assert_eq!(balance(db, w.supplier).await, 30_000, "{}", env.name);
@@ -285,6 +320,52 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
         assert_eq!(found.len(), 2, "{}", env.name);
         assert_eq!((found[0].running_micros - found[0].ledger_micros), 7);
         assert_eq!(cdrs::reconcile(db, false).await.unwrap(), vec![]);
+
+        // The scheduled check does the same, records it for the balances page, and
+        // audits each repair.
+        assert_eq!(cdrs::ledger::last_check(db).await.unwrap(), None);
+        sea_orm::ConnectionTrait::execute_unprepared(
+            db,
+            &format!(
+                "UPDATE carrier_balances SET balance_micros = balance_micros - 5000 WHERE carrier_id = {}",
+                w.supplier
+            ),
+        )
+        .await
+        .unwrap();
+        let check = cdrs::ledger::check_ledger(db, &env.kv)
+            .await
+            .unwrap()
+            .expect("the lock was free");
+        assert_eq!(
+            (check.carriers, check.repaired, check.mismatches.len()),
+            (2, true, 1),
+            "{}",
+            env.name
+        );
+        assert_eq!(check.mismatches[0].0, "Airtel");
+        assert_eq!(
+            (
+                check.mismatches[0].1.as_str(),
+                check.mismatches[0].2.as_str()
+            ),
+            ("0.0400", "0.0450"),
+            "running balance → its ledger sum"
+        );
+        balance(db, w.supplier).await;
+        let audited = service::audit::carrier_history(db, w.supplier, None, 50)
+            .await
+            .unwrap();
+        assert!(
+            format!("{audited:?}").contains("carrier_balance"),
+            "the repair is audited: {audited:?}"
+        );
+        let clean = cdrs::ledger::check_ledger(db, &env.kv)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(clean.mismatches.is_empty() && !clean.repaired);
+        assert_eq!(cdrs::ledger::last_check(db).await.unwrap(), Some(clean));
 
         // The 24 hour spend: every mediated call counts as an attempt.
         let spend = cdrs::views::spend_24h(db, Utc::now()).await.unwrap();

@@ -4,8 +4,8 @@
 
 use domain::cdr::views::{
     ApiKeyRow, BalanceRow, CdrDetail, CdrExportView, CdrFileChoices, CdrImportView, CdrQuery,
-    CdrRow, IngestReport, PullSourceForm, PullSourceRow, ReasonCount, RerateQuery, RerateRunView,
-    Spend24h, TotalsView,
+    CdrRow, IngestReport, LedgerCheckView, PullSourceForm, PullSourceRow, ReasonCount, RerateQuery,
+    RerateRunView, Spend24h, TotalsView,
 };
 use domain::listing::Page;
 use leptos::prelude::*;
@@ -20,6 +20,18 @@ use {
     domain::Role,
     service::cdrs::{self, api_keys, views},
 };
+
+/// The latest ledger check, or none yet (GET).
+#[server(prefix = "/fn", endpoint = "admin/ledger-check", input = GetUrl)]
+pub async fn fetch_ledger_check() -> Result<Option<LedgerCheckView>, AppError> {
+    respond(
+        async move {
+            require(Role::Admin).await?;
+            Ok(cdrs::ledger::last_check(&state()?.db).await?)
+        }
+        .await,
+    )
+}
 
 /// A page of CDRs (GET).
 #[server(prefix = "/fn", endpoint = "admin/cdrs", input = GetUrl)]

@@ -64,6 +64,7 @@ fn CdrList() -> impl IntoView {
     let status = RwSignal::new(String::new());
     let disposition = RwSignal::new(String::new());
     let carrier = RwSignal::new(String::new());
+    let interconnect = RwSignal::new(String::new());
     let number = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
@@ -72,6 +73,7 @@ fn CdrList() -> impl IntoView {
         status: status.get(),
         disposition: disposition.get(),
         carrier_id: carrier.get(),
+        interconnect_id: interconnect.get(),
         number: number.get(),
         from: from.get(),
         to: to.get(),
@@ -81,6 +83,7 @@ fn CdrList() -> impl IntoView {
     let (problems, reload_problems) = load_in_browser(fetch_cdr_problems);
     let pages = use_pages(query, cdrs_page);
     let (carriers, _) = load_in_browser(rate_plan_carriers);
+    let (interconnects, _) = load_in_browser(fetch_cdr_file_choices);
     let toaster = use_toaster();
     let reload = pages.reload;
     let again = Action::new(move |_: &()| async move { reprocess_cdrs(None).await });
@@ -242,6 +245,22 @@ fn CdrList() -> impl IntoView {
                     <option value="">"All"</option>
                     {move || carriers.get().and_then(Result::ok).unwrap_or_default().into_iter()
                         .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label class="field__label" for="cdrs-interconnect">"Interconnect"</label>
+                <select class="input" id="cdrs-interconnect" on:change=move |ev| interconnect.set(event_target_value(&ev))>
+                    <option value="">"All"</option>
+                    {move || interconnects.get().and_then(Result::ok).map(|c| view! {
+                        <optgroup label="Ingress (customers)">
+                            {c.customer_interconnects.into_iter()
+                                .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                        </optgroup>
+                        <optgroup label="Egress (suppliers)">
+                            {c.supplier_interconnects.into_iter()
+                                .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                        </optgroup>
+                    })}
                 </select>
             </div>
             <div class="field">
@@ -414,9 +433,39 @@ pub fn BalancesPage() -> impl IntoView {
             Some(Ok(rows)) if rows.is_empty() => view! { <p class="empty">"No carriers yet."</p> }.into_any(),
             Some(Ok(rows)) => view! { <BalanceTable rows posting/> }.into_any(),
         }}
+        <LedgerCheck/>
         <Dialog title="Post payment or adjustment" open=posting_open>
             <PostingDialog carrier=posting on_done=Callback::new(move |_| { posting_open.set(false); reload.run(()); })/>
         </Dialog>
+    }
+}
+
+/// What the latest ledger check found.
+#[component]
+fn LedgerCheck() -> impl IntoView {
+    let (check, _) = load_in_browser(fetch_ledger_check);
+    move || {
+        let text = match check.get() {
+            None | Some(Err(_)) => return None,
+            Some(Ok(None)) => "Ledger check: not run yet. The workers compare every running balance with its ledger every hour (LEDGER_CHECK_SECS).".to_owned(),
+            Some(Ok(Some(c))) if c.mismatches.is_empty() => format!(
+                "Ledger check at {} UTC: all {} running balances equal their ledger.",
+                utc(&c.checked_at),
+                c.carriers
+            ),
+            Some(Ok(Some(c))) => format!(
+                "Ledger check at {} UTC: {} of {} running balances differed from their ledger and were set to it: {}.",
+                utc(&c.checked_at),
+                c.mismatches.len(),
+                c.carriers,
+                c.mismatches
+                    .iter()
+                    .map(|(name, running, ledger)| format!("{name} ({running} → {ledger})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Some(view! { <p class="muted" data-testid="ledger-check">{text}</p> })
     }
 }
 
