@@ -119,6 +119,8 @@ test('a switch key is created, CDRs arrive with it and are explained, and revoki
   const balances = page.getByTestId('balances-table');
   const ledgerRow = balances.locator('tr', { hasText: 'Ledger Test Carrier' });
   await ledgerRow.getByText('none yet').waitFor();
+  // The ledger check ran when the server started: every balance equals its ledger.
+  await page.getByTestId('ledger-check').getByText(/^Ledger check at .* UTC: (all \d+ running balances equal their ledger|no running balance yet)\.$/).waitFor();
   await expectAccessible(page, 'carrier balances');
   await page.getByRole('button', { name: 'Post payment to Ledger Test Carrier' }).click();
   const post = page.getByRole('dialog', { name: 'Post payment or adjustment' });

@@ -448,6 +448,10 @@ fn LedgerCheck() -> impl IntoView {
         let text = match check.get() {
             None | Some(Err(_)) => return None,
             Some(Ok(None)) => "Ledger check: not run yet. The workers compare every running balance with its ledger every hour (LEDGER_CHECK_SECS).".to_owned(),
+            Some(Ok(Some(c))) if c.carriers == 0 => format!(
+                "Ledger check at {} UTC: no running balance yet.",
+                utc(&c.checked_at)
+            ),
             Some(Ok(Some(c))) if c.mismatches.is_empty() => format!(
                 "Ledger check at {} UTC: all {} running balances equal their ledger.",
                 utc(&c.checked_at),
