@@ -289,6 +289,27 @@ async fn serve_plan(
     .unwrap();
 }
 
+/// The world of these parties, with a new switch API key "kamailio-1".
+async fn with_switch_key(
+    db: &sea_orm::DatabaseConnection,
+    customer: i64,
+    supplier: i64,
+    ingress: i64,
+    egress: i64,
+) -> BillingWorld {
+    let key = crate::cdrs::api_keys::create(db, "kamailio-1", &fixture_actor())
+        .await
+        .unwrap();
+    BillingWorld {
+        customer,
+        supplier,
+        ingress,
+        egress,
+        source: key.key.id,
+        source_key: key.secret,
+    }
+}
+
 fn fixture_actor() -> crate::audit::Actor {
     crate::audit::Actor {
         user_id: None,
@@ -323,17 +344,7 @@ pub async fn billing_world(ctx: &crate::jobs::JobContext) -> BillingWorld {
         egress,
     )
     .await;
-    let key = crate::cdrs::api_keys::create(db, "kamailio-1", &fixture_actor())
-        .await
-        .unwrap();
-    BillingWorld {
-        customer,
-        supplier,
-        ingress,
-        egress,
-        source: key.key.id,
-        source_key: key.secret,
-    }
+    with_switch_key(db, customer, supplier, ingress, egress).await
 }
 
 /// The real Airtel workbook of `testdata/` (sheet "Pricing", 18 254 codes, USD, pulses
@@ -389,15 +400,5 @@ pub async fn airtel_world(
     .await
     .unwrap();
     serve_plan(db, "customer", "Orbit retail", retail, ingress).await;
-    let key = crate::cdrs::api_keys::create(db, "kamailio-1", &fixture_actor())
-        .await
-        .unwrap();
-    BillingWorld {
-        customer,
-        supplier,
-        ingress,
-        egress,
-        source: key.key.id,
-        source_key: key.secret,
-    }
+    with_switch_key(db, customer, supplier, ingress, egress).await
 }
