@@ -34,6 +34,7 @@ use sea_orm::{
 };
 
 use crate::audit::{self, Actor};
+use crate::cdrs::views::rfc3339;
 use crate::entity::mail_outbox;
 use crate::kv::Kv;
 use crate::{ServiceError, ServiceResult};
@@ -251,10 +252,6 @@ async fn deliver_locked(
         update.exec(db).await?;
     }
     Ok(report)
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn row_of(m: &mail_outbox::Model) -> MailRow {

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_router::hooks::use_location;
 
+use crate::admin::cdrs::utc;
 use crate::components::{
     load_in_browser, use_pages, use_toaster, Column, DataTable, ErrorPanel, Loading, NotFound,
     PageHeader, StatTile,
@@ -69,11 +70,6 @@ pub async fn send_mail_again(id: i64) -> Result<(), AppError> {
         }
         .await,
     )
-}
-
-/// `2026-11-21T10:00:00Z` → `2026-11-21 10:00:00` (UTC).
-fn utc(rfc3339: &str) -> String {
-    rfc3339.get(..19).unwrap_or(rfc3339).replace('T', " ")
 }
 
 fn status_tag(status: &str) -> &'static str {

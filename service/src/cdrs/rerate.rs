@@ -462,12 +462,7 @@ pub async fn run_job(ctx: &JobContext, job: &job::Model) -> Result<(), JobError>
         }
         Err(e) => {
             let message = match &e {
-                ServiceError::Validation(fields) => fields
-                    .0
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                ServiceError::Validation(fields) => fields.to_string(),
                 other => other.to_string(),
             };
             (

@@ -24,7 +24,7 @@ use crate::error::AppError;
 use api::*;
 
 /// `2026-11-21T10:00:00.120Z` → `2026-11-21 10:00:00` (UTC).
-fn utc(rfc3339: &str) -> String {
+pub(crate) fn utc(rfc3339: &str) -> String {
     rfc3339.get(..19).unwrap_or(rfc3339).replace('T', " ")
 }
 
