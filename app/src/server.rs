@@ -23,6 +23,8 @@ pub struct AppState {
     pub files: service::files::Files,
     /// Rate plans compiled for rating CDRs, shared by every request.
     pub decks: service::cdrs::DeckCache,
+    /// The routing table in force (routing API, route simulation).
+    pub router: service::routing::Router,
     pub signin_limiter: SignInLimiter,
     /// How long a session lives without a request.
     pub session_idle_timeout: Duration,

@@ -188,6 +188,9 @@ pub struct ServiceForm {
     /// services: a supplier deck), or empty.
     #[serde(default)]
     pub rate_plan_id: String,
+    /// Customer services: the routing plan id of their calls, or empty.
+    #[serde(default)]
+    pub routing_plan_id: String,
     pub description: String,
 }
 
@@ -199,11 +202,14 @@ pub struct Service {
     pub active: bool,
     pub voice_tier_id: Option<i64>,
     pub rate_plan_id: Option<i64>,
+    /// Customer services only.
+    pub routing_plan_id: Option<i64>,
     pub description: String,
 }
 
 /// Validates a service. Errors: `name`, `direction`, `status`, `voice_tier_id`,
-/// `rate_plan_id`, `description`.
+/// `rate_plan_id`, `routing_plan_id` (also when set on a supplier service: suppliers
+/// are routed to, not from), `description`.
 pub fn validate_service(form: &ServiceForm) -> Result<Service, FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = name_field(&mut errors, &form.name, 100);
@@ -235,6 +241,18 @@ pub fn validate_service(form: &ServiceForm) -> Result<Service, FieldErrors> {
         crate::validation::optional_id(&form.rate_plan_id),
     )
     .flatten();
+    let routing_plan_id = crate::validation::take(
+        &mut errors,
+        "routing_plan_id",
+        crate::validation::optional_id(&form.routing_plan_id),
+    )
+    .flatten();
+    if routing_plan_id.is_some() && direction == Some(ServiceDirection::Supplier) {
+        errors.add(
+            "routing_plan_id",
+            "A supplier service is routed to, not from: leave its routing plan empty.",
+        );
+    }
     let description = description_field(&mut errors, &form.description);
     errors.into_result(Service {
         name,
@@ -242,6 +260,7 @@ pub fn validate_service(form: &ServiceForm) -> Result<Service, FieldErrors> {
         active,
         voice_tier_id,
         rate_plan_id,
+        routing_plan_id,
         description,
     })
 }

@@ -28,6 +28,7 @@ pub mod mail;
 pub mod money;
 pub mod rate_plans;
 pub mod rating;
+pub mod routing;
 pub mod validation;
 
 pub use identity::{safe_next_path, EmailAddress, Password, Role};

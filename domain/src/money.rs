@@ -67,6 +67,19 @@ pub fn format_micros(micros: i64, decimals: u8) -> String {
     format!("{sign}{whole}.{frac:0width$}", width = decimals as usize)
 }
 
+/// A decimal amount without trailing zeros beyond 4 places (`0.1237`, `0.0100`).
+pub fn rate_text(micros: i64) -> String {
+    let full = format_micros(micros, 6);
+    let (whole, frac) = full.split_once('.').unwrap_or((&full, ""));
+    let trimmed = frac.trim_end_matches('0');
+    let frac = if trimmed.len() < 4 {
+        &frac[..4]
+    } else {
+        trimmed
+    };
+    format!("{whole}.{frac}")
+}
+
 /// An ISO 4217 alphabetic currency code (`USD`, `EUR`), three upper-case ASCII letters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Currency([u8; 3]);

@@ -22,6 +22,7 @@ mod m20261122_000012_mail_delivery;
 mod m20261122_000013_rerate_runs;
 mod m20261122_000014_cdr_interconnect_index;
 mod m20261122_000015_ledger_checks;
+mod m20261122_000016_routing_plans;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000013_rerate_runs::Migration),
             Box::new(m20261122_000014_cdr_interconnect_index::Migration),
             Box::new(m20261122_000015_ledger_checks::Migration),
+            Box::new(m20261122_000016_routing_plans::Migration),
         ]
     }
 }

@@ -3,6 +3,11 @@
 //! password and any user name, for clients such as Kamailio's `http_client` that can
 //! send only Basic credentials), not by a session; answers are JSON.
 //!
+//! - `POST /api/v1/route`: the call authorization and routing decision for one INVITE
+//!   ([`RouteRequest`] → [`RouteAnswer`], see [`service::routing`]); `200` with
+//!   `{"action":"route",…}` or `{"action":"reject","code":…}`; `400` naming the bad
+//!   field; `401` without a valid key.
+//! - `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of this API (no key needed).
 //! - `POST /api/v1/cdrs`: one JSON CDR, a JSON array of them, or NDJSON, in the Kamailio
 //!   `acc_json` shape or DIDTron's own ([`domain::cdr`]). `200` with the
 //!   [`service::cdrs::IngestReport`] once every record is stored (replays included, which
@@ -13,8 +18,9 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::web::RouterState;
@@ -24,10 +30,23 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The `/api/v1` routes.
 pub fn routes() -> Router<RouterState> {
-    Router::new().route(
-        "/api/v1/cdrs",
-        post(post_cdrs).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-    )
+    Router::new()
+        .route(
+            "/api/v1/cdrs",
+            post(post_cdrs).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route(
+            "/api/v1/route",
+            post(post_route).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// The OpenAPI 3.1 document of `/api/v1` (`server/openapi.json`).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 fn problem(status: StatusCode, message: &str) -> Response {
@@ -84,8 +103,8 @@ async fn source(state: &RouterState, headers: &HeaderMap) -> Result<i64, Respons
              as the password of HTTP Basic authentication",
         ));
     };
-    match service::cdrs::api_keys::authenticate(&state.app.db, &key).await {
-        Ok(Some(k)) => Ok(k.id),
+    match state.api_keys.authenticate(&state.app.db, &key).await {
+        Ok(Some(id)) => Ok(id),
         Ok(None) => Err(unauthorized("the API key is unknown or revoked")),
         Err(e) => {
             tracing::error!(error = %e, "API key lookup failed");
@@ -117,14 +136,232 @@ async fn post_cdrs(State(state): State<RouterState>, headers: HeaderMap, body: B
                 .into_response();
         }
     };
+    let call_ids: Vec<String> = records.iter().map(|r| r.cdr.call_id.clone()).collect();
     match service::cdrs::ingest(&state.app.db, &state.app.decks, source_id, records).await {
-        Ok(report) => (StatusCode::OK, Json(report)).into_response(),
+        Ok(report) => {
+            // The calls are over: their channels are free again.
+            let ids: Vec<&str> = call_ids.iter().map(String::as_str).collect();
+            if let Err(e) = service::routing::capacity::release(&state.app.kv, &ids).await {
+                tracing::warn!(error = %e, "releasing channels; they free themselves in time");
+            }
+            (StatusCode::OK, Json(report)).into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, source_id, "CDR ingest failed");
             problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the CDRs could not be stored; nothing was stored, send again",
             )
+        }
+    }
+}
+
+/// One INVITE to decide (`POST /api/v1/route`). The harness's names (`src_ip`,
+/// `caller`, `callee`) are accepted too.
+#[derive(Debug, Deserialize)]
+pub struct RouteRequest {
+    /// Where the INVITE came from: an IPv4 or IPv6 address.
+    #[serde(alias = "src_ip")]
+    pub source_ip: String,
+    #[serde(default, alias = "src_port")]
+    pub source_port: Option<u16>,
+    /// The calling number (From user, may be empty or `anonymous`).
+    #[serde(default, alias = "caller")]
+    pub a_number: String,
+    /// The called number as dialled (Request-URI user), tech prefix included.
+    #[serde(alias = "callee")]
+    pub b_number: String,
+    #[serde(default)]
+    pub call_id: String,
+    /// SIP headers of interest: a `P-Asserted-Identity` (RFC 3325) gives the A-number
+    /// when the From user is empty or anonymous.
+    #[serde(default)]
+    pub headers: std::collections::HashMap<String, String>,
+}
+
+/// The answer to a [`RouteRequest`].
+#[derive(Debug, Serialize)]
+pub struct RouteAnswer {
+    /// `route` or `reject`.
+    pub action: &'static str,
+    /// `reject`: the SIP code to answer (403, 402, 404, 484, 503) and its reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `route`: best first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteOut>,
+    pub customer_interconnect: Option<i64>,
+    /// `route`: a regular expression of the final responses after which the switch
+    /// tries the next route (for Kamailio's `t_check_status`), e.g. `^(5[0-9][0-9]|408)$`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover_on: Option<String>,
+    /// `route`: responses that end the call even when `failover_on` matches them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_failover: Option<String>,
+    /// Every decision with its outcome, the sell and buy prices and margins, and the
+    /// suppliers left out and why.
+    pub explain: Explain,
+}
+
+/// One route in a [`RouteAnswer`].
+#[derive(Debug, Serialize)]
+pub struct RouteOut {
+    pub uri: String,
+    pub b_number: String,
+    pub a_number: String,
+    pub supplier_interconnect: i64,
+    pub max_duration_s: u32,
+}
+
+/// The explanation of a [`RouteAnswer`].
+#[derive(Debug, Serialize)]
+pub struct Explain {
+    pub steps: Vec<domain::routing::Step>,
+    pub a_number: String,
+    pub b_number: String,
+    pub sell: Option<domain::routing::Quote>,
+    pub routes: Vec<domain::routing::Route>,
+    pub excluded: Vec<domain::routing::Excluded>,
+    pub max_duration_s: u32,
+}
+
+/// The answer for `decision` (shared by the API and its tests).
+pub fn route_answer(decision: domain::routing::Decision) -> RouteAnswer {
+    let regex =
+        |items: Vec<String>| (!items.is_empty()).then(|| format!("^({})$", items.join("|")));
+    let failover_on = regex(
+        decision
+            .failover_on
+            .iter()
+            .map(|c| match c {
+                domain::routing::SipCodes::Code(c) => c.to_string(),
+                domain::routing::SipCodes::Class(d) => format!("{d}[0-9][0-9]"),
+            })
+            .collect(),
+    );
+    let no_failover = regex(decision.no_failover.iter().map(u16::to_string).collect());
+    let (action, code, reason) = match &decision.refusal {
+        Some(r) => ("reject", Some(r.code), Some(r.reason.clone())),
+        None => ("route", None, None),
+    };
+    let routes = decision
+        .routes
+        .iter()
+        .map(|r| RouteOut {
+            uri: r.uri.clone(),
+            b_number: r.b_number.clone(),
+            a_number: r.a_number.clone(),
+            supplier_interconnect: r.supplier_interconnect,
+            max_duration_s: r.max_duration_s,
+        })
+        .collect();
+    let routed = decision.refusal.is_none();
+    RouteAnswer {
+        action,
+        code,
+        reason,
+        routes,
+        customer_interconnect: decision.customer_interconnect,
+        failover_on: if routed { failover_on } else { None },
+        no_failover: if routed { no_failover } else { None },
+        explain: Explain {
+            steps: decision.steps,
+            a_number: decision.a_number,
+            b_number: decision.b_number,
+            sell: decision.sell,
+            routes: decision.routes,
+            excluded: decision.excluded,
+            max_duration_s: decision.max_duration_s,
+        },
+    }
+}
+
+/// The user part of a SIP identity header value: `"Alice" <sip:+4420…@host>` → `+4420…`.
+fn identity_user(value: &str) -> Option<&str> {
+    let uri = match (value.find('<'), value.find('>')) {
+        (Some(a), Some(b)) if a < b => &value[a + 1..b],
+        _ => value.trim(),
+    };
+    let rest = uri
+        .strip_prefix("sips:")
+        .or_else(|| uri.strip_prefix("sip:"))
+        .or_else(|| uri.strip_prefix("tel:"))?;
+    let user = rest.split(['@', ';']).next()?;
+    (!user.is_empty()).then_some(user)
+}
+
+async fn post_route(State(state): State<RouterState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(response) = source(&state, &headers).await {
+        return response;
+    }
+    let request: RouteRequest =
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return problem(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "the body is not a routing request: {e} (source_ip and b_number are required)"
+                ),
+            ),
+        };
+    let Ok(source_ip) = request.source_ip.trim().parse::<std::net::IpAddr>() else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            &format!("source_ip `{}` is not an IP address", request.source_ip),
+        );
+    };
+    if request.b_number.trim().is_empty() {
+        return problem(StatusCode::BAD_REQUEST, "b_number is empty");
+    }
+    let from = request.a_number.trim();
+    let a_number = if from.is_empty() || from.eq_ignore_ascii_case("anonymous") {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("p-asserted-identity"))
+            .and_then(|(_, v)| identity_user(v))
+            .unwrap_or(from)
+    } else {
+        from
+    };
+    let query = domain::routing::RouteQuery {
+        source_ip,
+        a_number,
+        b_number: &request.b_number,
+        call_id: &request.call_id,
+        at: chrono::Utc::now(),
+        ingress_interconnect_id: None,
+    };
+    let decision = state.app.router.decide(&query).await;
+    (StatusCode::OK, Json(route_answer(decision))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_user_reads_the_uri_user() {
+        assert_eq!(
+            identity_user("\"Alice\" <sip:+442071234567@example.com>"),
+            Some("+442071234567")
+        );
+        assert_eq!(
+            identity_user("<tel:+15551234567;cpc=ordinary>"),
+            Some("+15551234567")
+        );
+        assert_eq!(identity_user("sip:4420@h"), Some("4420"));
+        assert_eq!(identity_user("nonsense"), None);
+    }
+
+    #[test]
+    fn the_openapi_document_describes_both_endpoints() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in ["/api/v1/route", "/api/v1/cdrs"] {
+            assert!(doc["paths"][path]["post"].is_object(), "{path}");
         }
     }
 }

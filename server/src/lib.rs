@@ -130,6 +130,29 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
             }
         });
     }
+    // The routing table: compiled now, then kept current by every instance (a change in
+    // the database is picked up within a second; see service::routing).
+    let routing = service::routing::Router::load(&db, kv.clone(), decks.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("routing table: {e}"))?;
+    {
+        let (db, routing, mut stop) = (db.clone(), routing.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(service::routing::REFRESH_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                match routing.refresh(&db).await {
+                    Ok(true) => tracing::info!(status = ?routing.status(), "routing table rebuilt"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "routing table refresh"),
+                }
+            }
+        });
+    }
     let mailer = match &config.smtp_url {
         Some(url) => Some(
             service::mail::Mailer::new(&url.0, &config.mail_from)
@@ -166,6 +189,7 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
         kv: kv.clone(),
         files: files.clone(),
         decks,
+        router: routing,
         signin_limiter: SignInLimiter::new(
             kv.clone(),
             config.signin_max_failures,

@@ -28,6 +28,8 @@ pub struct RouterState {
     pub app: AppState,
     pub allowed_origin: String,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Switch API keys checked in the last seconds (`/api/v1`).
+    pub api_keys: service::cdrs::api_keys::KeyCache,
 }
 
 impl axum::extract::FromRef<RouterState> for LeptosOptions {
@@ -49,6 +51,7 @@ pub fn router(config: &Config, app_state: AppState, store: AnySessionStore) -> R
         app: app_state.clone(),
         allowed_origin: config.public_url.origin().ascii_serialization(),
         metrics: crate::telemetry::prometheus(),
+        api_keys: Default::default(),
     };
     let routes = generate_route_list(app::App);
     let context_state = app_state.clone();

@@ -269,6 +269,9 @@ pub async fn save_service(
     if let Some(plan_id) = valid.rate_plan_id {
         crate::rate_plans::check_plan_for_service(&txn, plan_id, valid.direction).await?;
     }
+    if let Some(plan_id) = valid.routing_plan_id {
+        crate::routing::plans::check_plan_for_service(&txn, plan_id).await?;
+    }
     let now = Utc::now();
     let before = match id {
         Some(id) => Some(
@@ -291,6 +294,7 @@ pub async fn save_service(
     active.status = Set(if valid.active { "active" } else { "inactive" }.to_owned());
     active.voice_tier_id = Set(valid.voice_tier_id);
     active.rate_plan_id = Set(valid.rate_plan_id);
+    active.routing_plan_id = Set(valid.routing_plan_id);
     active.description = Set(valid.description);
     active.updated_at = Set(now);
     let after = audit::save(&txn, actor, "service", None, before.as_ref(), active).await?;

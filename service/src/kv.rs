@@ -49,6 +49,8 @@ impl std::fmt::Debug for Kv {
 #[derive(Default)]
 pub struct LocalKv {
     entries: Mutex<HashMap<String, LocalEntry>>,
+    /// Semaphores: holders and when each slot frees itself.
+    semaphores: Mutex<HashMap<String, HashMap<String, Instant>>>,
 }
 
 struct LocalEntry {
@@ -67,6 +69,22 @@ const UNLOCK_SCRIPT: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 // Increment, and start the window on the first increment.
 const INCR_SCRIPT: &str = "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
+
+// Counting semaphore on a sorted set (member: holder, score: expiry in ms, Redis clock):
+// drop expired holders; a holder already in renews; else join when under the limit.
+const ACQUIRE_SCRIPT: &str = "local t = redis.call('TIME') \
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
+local ttl = tonumber(ARGV[3]) \
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) \
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end \
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1]) \
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end \
+return 1";
+// Holders not yet expired.
+const HOLDERS_SCRIPT: &str = "local t = redis.call('TIME') \
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) \
+return redis.call('ZCARD', KEYS[1])";
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
@@ -135,6 +153,53 @@ impl Kv {
                     .map(|e| e.value.clone()))
             }
             Kv::Redis { pool, .. } => Ok(pool.get(self.key(key)).await?),
+        }
+    }
+
+    /// The values under `keys`, in order (one round trip: `MGET`).
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let entries = local.entries.lock().expect("kv lock");
+                Ok(keys
+                    .iter()
+                    .map(|k| {
+                        entries
+                            .get(k)
+                            .filter(|e| e.live(now))
+                            .map(|e| e.value.clone())
+                    })
+                    .collect())
+            }
+            Kv::Redis { pool, .. } => {
+                let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+                Ok(pool.mget(keys).await?)
+            }
+        }
+    }
+
+    /// Removes `keys` (one round trip); returns how many existed.
+    pub async fn delete_many(&self, keys: &[String]) -> Result<u64, KvError> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let mut entries = local.entries.lock().expect("kv lock");
+                Ok(keys
+                    .iter()
+                    .filter(|k| entries.remove(*k).is_some_and(|e| e.live(now)))
+                    .count() as u64)
+            }
+            Kv::Redis { pool, .. } => {
+                let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+                Ok(pool.del::<u64, _>(keys).await?)
+            }
         }
     }
 
@@ -284,6 +349,78 @@ impl Kv {
                 .eval::<i64, _, _, _>(UNLOCK_SCRIPT, vec![self.key(key)], vec![token.0.clone()])
                 .await?
                 == 1),
+        }
+    }
+
+    /// Takes a slot of the counting semaphore `key` (at most `limit` holders at once)
+    /// for `holder`, for `ttl`: true when taken, or already held by `holder` (its slot is
+    /// renewed); false when full. A slot frees itself after `ttl` if never released.
+    pub async fn acquire(
+        &self,
+        key: &str,
+        holder: &str,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<bool, KvError> {
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let mut all = local.semaphores.lock().expect("kv lock");
+                let holders = all.entry(key.to_string()).or_default();
+                holders.retain(|_, until| *until > now);
+                if !holders.contains_key(holder) && holders.len() >= limit as usize {
+                    return Ok(false);
+                }
+                holders.insert(holder.to_string(), now + ttl);
+                Ok(true)
+            }
+            Kv::Redis { pool, .. } => Ok(pool
+                .eval::<i64, _, _, _>(
+                    ACQUIRE_SCRIPT,
+                    vec![self.key(key)],
+                    vec![
+                        holder.to_string(),
+                        limit.to_string(),
+                        millis(ttl).to_string(),
+                    ],
+                )
+                .await?
+                == 1),
+        }
+    }
+
+    /// Gives back the slots of `holders` in semaphore `key` (one command for them all);
+    /// returns how many were held.
+    pub async fn release(&self, key: &str, holders: &[String]) -> Result<u64, KvError> {
+        if holders.is_empty() {
+            return Ok(0);
+        }
+        match self {
+            Kv::Local(local) => {
+                let mut all = local.semaphores.lock().expect("kv lock");
+                let Some(held) = all.get_mut(key) else {
+                    return Ok(0);
+                };
+                Ok(holders.iter().filter(|h| held.remove(*h).is_some()).count() as u64)
+            }
+            Kv::Redis { pool, .. } => Ok(pool.zrem(self.key(key), holders.to_vec()).await?),
+        }
+    }
+
+    /// Holders of semaphore `key` now.
+    pub async fn holders(&self, key: &str) -> Result<u64, KvError> {
+        match self {
+            Kv::Local(local) => {
+                let now = Instant::now();
+                let all = local.semaphores.lock().expect("kv lock");
+                Ok(all
+                    .get(key)
+                    .map_or(0, |h| h.values().filter(|until| **until > now).count())
+                    as u64)
+            }
+            Kv::Redis { pool, .. } => Ok(pool
+                .eval::<u64, _, _, _>(HOLDERS_SCRIPT, vec![self.key(key)], Vec::<String>::new())
+                .await?),
         }
     }
 

@@ -19,6 +19,7 @@ pub mod kv;
 pub mod mail;
 pub mod rate_plans;
 pub mod rating_files;
+pub mod routing;
 pub mod signin_limit;
 pub mod users;
 

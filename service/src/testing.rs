@@ -402,3 +402,88 @@ pub async fn airtel_world(
     serve_plan(db, "customer", "Orbit retail", retail, ingress).await;
     with_switch_key(db, customer, supplier, ingress, egress).await
 }
+
+/// The service an interconnect carries (the first linked one), e.g. a world's customer or
+/// supplier service.
+pub async fn service_of(db: &sea_orm::DatabaseConnection, interconnect: i64) -> i64 {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    crate::entity::interconnect_service::Entity::find()
+        .filter(crate::entity::interconnect_service::Column::InterconnectId.eq(interconnect))
+        .order_by_asc(crate::entity::interconnect_service::Column::ServiceId)
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the interconnect carries a service")
+        .service_id
+}
+
+/// A routing plan `name` with `strategy` and `entries` (`(prefix, supplier service id)`,
+/// priority in the order given), made the routing plan of `customer_service`. Returns
+/// the plan's id.
+pub async fn routing_plan(
+    db: &sea_orm::DatabaseConnection,
+    name: &str,
+    strategy: &str,
+    entries: &[(&str, i64)],
+    customer_service: i64,
+) -> i64 {
+    let plan = crate::routing::plans::save_plan(
+        db,
+        &fixture_actor(),
+        None,
+        &domain::routing::RoutingPlanForm {
+            name: name.into(),
+            strategy: strategy.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let forms: Vec<domain::routing::RoutingEntryForm> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (prefix, service))| domain::routing::RoutingEntryForm {
+            prefix: (*prefix).into(),
+            supplier_service_id: service.to_string(),
+            priority: (i + 1).to_string(),
+            weight: String::new(),
+        })
+        .collect();
+    crate::routing::plans::save_entries(db, &fixture_actor(), plan.id, &forms)
+        .await
+        .unwrap();
+    let mut form = crate::catalog::get_service(db, customer_service)
+        .await
+        .map(|s| domain::catalog::ServiceForm {
+            name: s.name,
+            direction: s.direction,
+            status: s.status,
+            voice_tier_id: String::new(),
+            rate_plan_id: s.rate_plan_id.map(|i| i.to_string()).unwrap_or_default(),
+            routing_plan_id: String::new(),
+            description: s.description,
+        })
+        .unwrap();
+    form.routing_plan_id = plan.id.to_string();
+    crate::catalog::save_service(db, &fixture_actor(), Some(customer_service), &form)
+        .await
+        .unwrap();
+    plan.id
+}
+
+/// One more supplier: carrier `name` (`code`, USD) with an egress interconnect at
+/// `address:port` selling a deck of `lines` (`Destination,Code,Rate`). Returns
+/// `(carrier, egress interconnect, supplier service)`.
+pub async fn supplier(
+    ctx: &crate::jobs::JobContext,
+    name: &str,
+    code: &str,
+    address: &str,
+    port: &str,
+    lines: &[&str],
+) -> (i64, i64, i64) {
+    let carrier = carrier(&ctx.db, name, code, "supplier").await;
+    let egress = interconnect(&ctx.db, carrier, "egress", address, port).await;
+    priced_service(ctx, "supplier", &format!("{name} deck"), lines, egress).await;
+    (carrier, egress, service_of(&ctx.db, egress).await)
+}

@@ -8,6 +8,7 @@ pub mod mail;
 pub mod rate_plans;
 pub mod reference;
 pub mod registry;
+pub mod routing;
 pub mod users;
 
 use std::collections::HashMap;

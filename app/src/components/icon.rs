@@ -17,6 +17,7 @@ pub enum IconName {
     Key,
     Spend,
     Mail,
+    Route,
 }
 
 impl IconName {
@@ -33,6 +34,7 @@ impl IconName {
             IconName::Spend => "M3 20h18M6 16v-4M11 16V8M16 16v-6M21 4l-5 5-4-3-5 5",
             IconName::Key => "M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7zM16 10h.01",
             IconName::Mail => "M3 5h18v14H3zM3 6l9 7 9-7",
+            IconName::Route => "M3 17h5a4 4 0 0 0 4-4V9a4 4 0 0 1 4-4h5M18 2l3 3-3 3M12 13a4 4 0 0 0 4 4h5M18 14l3 3-3 3",
         }
     }
 }

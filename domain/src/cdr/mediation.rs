@@ -130,12 +130,76 @@ struct Compiled {
 /// compiled once. Built from the database per batch (or kept and rebuilt on change).
 pub struct MediationTables {
     interconnects: HashMap<i64, Compiled>,
-    /// Ingress host addresses by their 128-bit (IPv4-mapped) value.
-    ingress_hosts: HashMap<u128, Vec<i64>>,
-    /// Ingress networks: `(first, last, interconnect)`.
-    ingress_ranges: Vec<(u128, u128, i64)>,
+    ingress: IngressIndex,
     /// Egress addresses: `(spec, port, interconnect)`.
     egress: Vec<(AddressSpec, u16, i64)>,
+}
+
+/// Ingress interconnects by the addresses calls may come from: single IPs in a hash map,
+/// networks in a list. Shared by mediation and the routing API, so a CDR and the call's
+/// routing decision find the same customer.
+#[derive(Clone, Debug, Default)]
+pub struct IngressIndex {
+    /// Host addresses by their 128-bit (IPv4-mapped) value.
+    hosts: HashMap<u128, Vec<i64>>,
+    /// Networks: `(first, last, interconnect)`.
+    ranges: Vec<(u128, u128, i64)>,
+}
+
+impl IngressIndex {
+    /// Adds one address of ingress interconnect `interconnect_id` (a host name is
+    /// ignored: calls come from IP addresses).
+    pub fn add(&mut self, spec: &AddressSpec, interconnect_id: i64) {
+        match (spec, spec.ip_range()) {
+            (AddressSpec::Ip(ip), _) => {
+                let ids = self.hosts.entry(ip_key(*ip)).or_default();
+                if !ids.contains(&interconnect_id) {
+                    ids.push(interconnect_id);
+                    ids.sort_unstable();
+                }
+            }
+            (_, Some((first, last))) => self.ranges.push((first, last, interconnect_id)),
+            _ => {}
+        }
+    }
+
+    /// Ingress interconnects whose addresses cover `ip`, in id order, without repeats.
+    pub fn candidates(&self, ip: IpAddr) -> Vec<i64> {
+        let key = ip_key(ip);
+        let mut ids: Vec<i64> = self.hosts.get(&key).cloned().unwrap_or_default();
+        ids.extend(
+            self.ranges
+                .iter()
+                .filter(|(first, last, _)| (*first..=*last).contains(&key))
+                .map(|(_, _, id)| *id),
+        );
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+/// Among `candidates` (interconnects sharing a source address, in id order), the one
+/// whose tech prefix starts the dialled number `dialled` (the longest such prefix wins),
+/// else the first without a tech prefix; `None` when neither exists.
+pub fn pick_by_tech_prefix<'a, T>(
+    candidates: impl IntoIterator<Item = &'a T>,
+    tech_prefix: impl Fn(&T) -> Option<&str>,
+    dialled: &str,
+) -> Option<&'a T> {
+    let mut chosen: Option<&'a T> = None;
+    for candidate in candidates {
+        match (tech_prefix(candidate), chosen.and_then(&tech_prefix)) {
+            (Some(tp), best)
+                if dialled.starts_with(tp) && best.is_none_or(|b| tp.len() > b.len()) =>
+            {
+                chosen = Some(candidate)
+            }
+            (None, None) if chosen.is_none() => chosen = Some(candidate),
+            _ => {}
+        }
+    }
+    chosen
 }
 
 fn ip_key(ip: IpAddr) -> u128 {
@@ -207,8 +271,7 @@ impl MediationTables {
         }
         let mut tables = MediationTables {
             interconnects: compiled,
-            ingress_hosts: HashMap::new(),
-            ingress_ranges: Vec::new(),
+            ingress: IngressIndex::default(),
             egress: Vec::new(),
         };
         for address in addresses {
@@ -216,19 +279,7 @@ impl MediationTables {
                 continue;
             };
             match ic.facts.direction {
-                Direction::Ingress => match (&address.spec, address.spec.ip_range()) {
-                    (AddressSpec::Ip(ip), _) => tables
-                        .ingress_hosts
-                        .entry(ip_key(*ip))
-                        .or_default()
-                        .push(address.interconnect_id),
-                    (_, Some((first, last))) => {
-                        tables
-                            .ingress_ranges
-                            .push((first, last, address.interconnect_id))
-                    }
-                    _ => {}
-                },
+                Direction::Ingress => tables.ingress.add(&address.spec, address.interconnect_id),
                 Direction::Egress => {
                     tables
                         .egress
@@ -236,26 +287,7 @@ impl MediationTables {
                 }
             }
         }
-        for ids in tables.ingress_hosts.values_mut() {
-            ids.sort_unstable();
-            ids.dedup();
-        }
         Ok(tables)
-    }
-
-    /// Ingress interconnects whose addresses cover `ip`, in id order.
-    fn ingress_candidates(&self, ip: IpAddr) -> Vec<i64> {
-        let key = ip_key(ip);
-        let mut ids: Vec<i64> = self.ingress_hosts.get(&key).cloned().unwrap_or_default();
-        ids.extend(
-            self.ingress_ranges
-                .iter()
-                .filter(|(first, last, _)| (*first..=*last).contains(&key))
-                .map(|(_, _, id)| *id),
-        );
-        ids.sort_unstable();
-        ids.dedup();
-        ids
     }
 
     fn egress_for(&self, route: &str) -> Option<i64> {
@@ -325,32 +357,20 @@ impl MediationTables {
             .map_or_else(|| "(not reported)".to_owned(), |ip| ip.to_string());
         let candidates = match (cdr.customer_interconnect_id, cdr.source_ip) {
             (Some(id), _) => vec![named(id, Direction::Ingress)?.facts.id],
-            (None, Some(ip)) => self.ingress_candidates(ip),
+            (None, Some(ip)) => self.ingress.candidates(ip),
             (None, None) => Vec::new(),
         };
         if candidates.is_empty() {
             return Err(Rejection::UnknownSource { ip: source });
         }
         let dialled = cdr.b_number.trim();
-        let mut chosen: Option<&Compiled> = None;
-        for id in &candidates {
-            let Some(ic) = self.interconnects.get(id) else {
-                continue;
-            };
-            match (
-                &ic.facts.tech_prefix,
-                chosen.and_then(|c| c.facts.tech_prefix.as_ref()),
-            ) {
-                (Some(tp), best)
-                    if dialled.starts_with(tp.as_str())
-                        && best.is_none_or(|b| tp.len() > b.len()) =>
-                {
-                    chosen = Some(ic)
-                }
-                (None, None) if chosen.is_none() => chosen = Some(ic),
-                _ => {}
-            }
-        }
+        let chosen = pick_by_tech_prefix(
+            candidates
+                .iter()
+                .filter_map(|id| self.interconnects.get(id)),
+            |ic| ic.facts.tech_prefix.as_deref(),
+            dialled,
+        );
         let Some(ingress) = chosen else {
             return Err(Rejection::NoTechPrefix {
                 ip: source,

@@ -285,10 +285,13 @@ fn ip_field(value: &Option<Scalar>, field: &str) -> Result<IpAddr, CdrFieldError
         .map_err(|_| field_error(field, format!("`{text}` is not an IP address")))
 }
 
+/// An interconnect id: empty, absent or `0` (what Kamailio's `acc_json` writes for a
+/// dialog variable never set, e.g. the supplier of a refused call) is none.
 fn id_field(value: &Option<Scalar>, field: &str) -> Result<Option<i64>, CdrFieldError> {
     match optional(value) {
         None => Ok(None),
         Some(text) => match text.parse::<i64>() {
+            Ok(0) => Ok(None),
             Ok(id) if id > 0 => Ok(Some(id)),
             _ => Err(field_error(
                 field,
@@ -705,9 +708,26 @@ mod tests {
         );
         let bad = KamailioCdr {
             sip_code: text("2000"),
-            ..k
+            ..k.clone()
         };
         assert_eq!(bad.read().unwrap_err().field, "sip_code");
+
+        // The router's choice, echoed; 0 is what acc_json writes for one never made.
+        let routed = KamailioCdr {
+            customer_interconnect_id: text("4"),
+            supplier_interconnect_id: text("0"),
+            ..k.clone()
+        };
+        let cdr = routed.read().unwrap();
+        assert_eq!(
+            (cdr.customer_interconnect_id, cdr.supplier_interconnect_id),
+            (Some(4), None)
+        );
+        let bad = KamailioCdr {
+            supplier_interconnect_id: text("-7"),
+            ..k
+        };
+        assert_eq!(bad.read().unwrap_err().field, "supplier_interconnect_id");
     }
 
     #[test]

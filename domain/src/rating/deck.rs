@@ -235,6 +235,18 @@ impl CompiledDeck {
     }
 }
 
+/// A rate plan compiled for pricing: its deck at the live revision and the plan's
+/// rules around it. Shared as an `Arc` by CDR rating and the routing API.
+pub struct PlanDeck {
+    pub plan_id: i64,
+    /// The revision compiled (`None`: the plan has no live revision, the deck is empty).
+    pub live_revision_id: Option<i64>,
+    /// The plan's currency; `policy.currency` makes a row in another one `CurrencyMismatch`.
+    pub currency: Currency,
+    pub policy: super::engine::RatingPolicy,
+    pub deck: CompiledDeck,
+}
+
 /// The deck in force, replaceable while other threads rate: readers take an `Arc` to the
 /// current revision (a few nanoseconds, no copying) and keep using it even after a new
 /// revision is published.

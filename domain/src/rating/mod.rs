@@ -16,7 +16,7 @@ mod index;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 
-pub use deck::{CompiledDeck, DeckError, DeckHandle, RateDeckRow, MAX_PREFIX_DIGITS};
+pub use deck::{CompiledDeck, DeckError, DeckHandle, PlanDeck, RateDeckRow, MAX_PREFIX_DIGITS};
 pub use engine::{
     BillableDuration, CallToRate, ExactCost, NoRate, Rating, RatingPolicy, Rounding, RoundingMode,
 };

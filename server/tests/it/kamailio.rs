@@ -1,17 +1,25 @@
 //! Real calls through a real switch, end to end, on SQLite and on PostgreSQL + Redis:
 //! sipp dials the 300 real numbers of `testdata/sipp/calls_airtel.csv` (codes of the
 //! Airtel deck) through Kamailio running DIDTron's own configuration
-//! (`deploy/kamailio/kamailio.cfg`); a stub router (this test, until the routing API of
-//! issue 7) sends them to a sipp supplier, refusing every 20th; Kamailio pushes the
-//! `acc_json` CDRs, batched, to `POST /api/v1/cdrs` with the switch's API key. The first
-//! 150 calls are made while DIDTron is unreachable (a gate answers 503): their CDRs wait
-//! in Kamailio and arrive once it is back.
+//! (`deploy/kamailio/kamailio.cfg`), which asks DIDTron's routing API
+//! (`POST /api/v1/route`) where each call goes and pushes the `acc_json` CDRs, batched,
+//! to `POST /api/v1/cdrs` with the switch's API key. The customer's plan is the deck
+//! + 10 %; its routing plan sends every destination to Airtel (a sipp UAS); its
+//! Validation tab blocks every 20th number. The first 150 calls are made while the CDR
+//! API is unreachable (a gate answers 503): their CDRs wait in Kamailio and arrive once
+//! it is back.
 //!
 //! Checked against the deck itself (read here with calamine, longest code wins): every
 //! call is stored once (none lost in the outage, none twice); each answered call is
 //! priced on the supplier leg at the deck's rate and pulse and on the customer leg at
 //! the deck + 10 %; refused calls cost nothing; and both carriers' balances moved by
 //! exactly the sums.
+//!
+//! Then the routing decisions, each with real calls: a call from an unknown address is
+//! refused 403; a number no plan prices 404; a destination whose only supplier buys
+//! above the sell price 503 (the margin guard); a supplier answering 503 fails over to
+//! the next route, which answers and is billed; and a prepaid customer with credit for
+//! three calls gets three and is then refused 402.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,7 +34,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use calamine::{Data, Reader};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use service::entity::cdr;
@@ -43,6 +51,8 @@ const KAMAILIO_CFG: &str = concat!(
 const PROXY_PORT: u16 = 15060;
 const SUPPLIER_PORT: u16 = 15070;
 const CUSTOMER_PORT: u16 = 15080;
+/// A second supplier that answers every call 503 (the failover test).
+const FAILING_PORT: u16 = 15090;
 /// How long each answered call lasts (sipp's pause between ACK and BYE).
 const HOLD_MS: u64 = 1_500;
 
@@ -106,6 +116,38 @@ fn longest_code<'a>(deck: &'a HashMap<String, DeckRate>, number: &str) -> (&'a s
         .unwrap_or_else(|| panic!("{number} is under a code of the deck"))
 }
 
+/// A code of the deck (4+ digits, with `fits`) that begins none of `callees` and is
+/// not inside (nor around) any of `avoid`.
+fn unused_code(
+    deck: &HashMap<String, DeckRate>,
+    callees: &[String],
+    avoid: &[&String],
+    fits: impl Fn(&DeckRate) -> bool,
+) -> String {
+    let mut codes: Vec<&String> = deck.keys().filter(|c| c.len() >= 4).collect();
+    codes.sort();
+    codes
+        .into_iter()
+        .find(|c| {
+            fits(&deck[c.as_str()])
+                && callees.iter().all(|n| !n.starts_with(c.as_str()))
+                && avoid
+                    .iter()
+                    .all(|a| !a.starts_with(c.as_str()) && !c.starts_with(a.as_str()))
+                && {
+                    let (longest, rate) = longest_code(deck, &number_under(c));
+                    longest == c.as_str() && fits(&rate)
+                }
+        })
+        .expect("an unused code")
+        .clone()
+}
+
+/// A 12-digit number under `code` (the code, then 1s).
+fn number_under(code: &str) -> String {
+    format!("{code}{}", "1".repeat(12usize.saturating_sub(code.len())))
+}
+
 /// Billed seconds for a talk time: a started second counts, then the pulse
 /// (first increment, then whole next increments).
 fn billed_s(duration_ms: i64, r: DeckRate) -> i64 {
@@ -130,12 +172,15 @@ fn charge(rate_micros: i64, seconds: i64) -> i64 {
 struct Processes {
     kamailio: Child,
     supplier: Child,
+    failing: Child,
 }
 
 impl Drop for Processes {
     fn drop(&mut self) {
-        let _ = self.supplier.kill();
-        let _ = self.supplier.wait();
+        for sipp in [&mut self.supplier, &mut self.failing] {
+            let _ = sipp.kill();
+            let _ = sipp.wait();
+        }
         let _ = Command::new("kill")
             .arg(self.kamailio.id().to_string())
             .status();
@@ -166,35 +211,6 @@ fn tool(name: &str) -> &'static str {
 
 fn log_of(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
-}
-
-/// A stub router on a random port: every 20th number of the file is refused with 403,
-/// the rest go to the supplier.
-async fn stub_router(refused: Arc<HashSet<String>>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let app = Router::new().route(
-        "/route",
-        post(move |Json(req): Json<serde_json::Value>| {
-            let refused = refused.clone();
-            async move {
-                let callee = req["callee"].as_str().unwrap_or_default();
-                Json(if refused.contains(callee) {
-                    serde_json::json!({"action": "reject", "code": 403, "reason": "Refused by test"})
-                } else {
-                    serde_json::json!({
-                        "action": "route",
-                        "routes": [format!("sip:127.0.0.1:{SUPPLIER_PORT}")]
-                    })
-                })
-            }
-        }),
-    );
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
 }
 
 /// Between Kamailio and DIDTron: while `down` (an outage), every CDR request is
@@ -263,8 +279,23 @@ async fn stored_cdrs(db: &sea_orm::DatabaseConnection, source: i64, n: usize) ->
     }
 }
 
-/// Kamailio with DIDTron's configuration, routing through `router` and pushing CDRs to
-/// `didtron` with `key`; and the supplier (a sipp UAS answering every call).
+/// A sipp UAS playing `scenario` on `port`.
+fn uas(dir: &Path, scenario: &str, port: u16, log: &str) -> Child {
+    Command::new(tool("sipp"))
+        .arg("-sf")
+        .arg(Path::new(TESTDATA).join("sipp").join(scenario))
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-nostdin"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(log)).unwrap())
+        .current_dir(dir)
+        .spawn()
+        .expect("sipp (a supplier) starts")
+}
+
+/// Kamailio with DIDTron's configuration, asking `router` (DIDTron's API) for routes
+/// and pushing CDRs to `didtron` (the gate), both with `key`; the supplier (a sipp UAS
+/// answering every call) and a failing supplier (answering 503).
 fn start_switch(dir: &Path, router: &str, didtron: &str, key: &str) -> Processes {
     let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
     let kamailio = Command::new(tool("kamailio"))
@@ -276,7 +307,10 @@ fn start_switch(dir: &Path, router: &str, didtron: &str, key: &str) -> Processes
         .args(["-A", &format!("LISTEN_ADDR=udp:127.0.0.1:{PROXY_PORT}")])
         .args([
             "-A",
-            &format!("ROUTER_CON=\"router=>http://{router};timeout=1\""),
+            &format!(
+                "ROUTER_CON=\"router=>http://kamailio:{key}@{}/api/v1;timeout=1\"",
+                router.trim_start_matches("http://")
+            ),
         ])
         .args([
             "-A",
@@ -290,23 +324,13 @@ fn start_switch(dir: &Path, router: &str, didtron: &str, key: &str) -> Processes
         .stderr(log("kamailio.log"))
         .spawn()
         .expect("kamailio starts");
-    let supplier = Command::new(tool("sipp"))
-        .arg("-sf")
-        .arg(Path::new(TESTDATA).join("sipp/uas_rr.xml"))
-        .args([
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &SUPPLIER_PORT.to_string(),
-            "-nostdin",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log("supplier.log"))
-        .current_dir(dir)
-        .spawn()
-        .expect("sipp (supplier) starts");
-    let mut switch = Processes { kamailio, supplier };
+    let supplier = uas(dir, "uas_rr.xml", SUPPLIER_PORT, "supplier.log");
+    let failing = uas(dir, "uas_503.xml", FAILING_PORT, "failing.log");
+    let mut switch = Processes {
+        kamailio,
+        supplier,
+        failing,
+    };
     std::thread::sleep(Duration::from_millis(1_500));
     if let Ok(Some(status)) = switch.kamailio.try_wait() {
         panic!(
@@ -323,16 +347,35 @@ fn start_switch(dir: &Path, router: &str, didtron: &str, key: &str) -> Processes
     switch
 }
 
-/// The customer: sipp dialling every line of `calls`, `HOLD_MS` per answered call.
+/// The customer: sipp dialling every line of `calls` from 127.0.0.1, 100 calls a second,
+/// `HOLD_MS` per answered call.
 fn dial(dir: &Path, calls: &Path, count: usize) {
+    dial_from(dir, calls, count, "127.0.0.1", &["-r", "100", "-l", "300"]);
+}
+
+/// Writes `numbers` as a sipp call file in `dir`; its path.
+fn call_file(dir: &Path, name: &str, numbers: &[String]) -> PathBuf {
+    let path = dir.join(name);
+    let lines: Vec<String> = numbers
+        .iter()
+        .map(|n| format!("442079000999;{n};"))
+        .collect();
+    std::fs::write(&path, format!("SEQUENTIAL\n{}\n", lines.join("\n"))).unwrap();
+    path
+}
+
+/// sipp dialling every line of `calls` from `source` (a loopback address) with `pace`
+/// (rate and limit options).
+fn dial_from(dir: &Path, calls: &Path, count: usize, source: &str, pace: &[&str]) {
     let out = Command::new(tool("sipp"))
         .arg(format!("127.0.0.1:{PROXY_PORT}"))
         .arg("-sf")
         .arg(Path::new(TESTDATA).join("sipp/uac_billing.xml"))
         .arg("-inf")
         .arg(calls)
-        .args(["-i", "127.0.0.1", "-p", &CUSTOMER_PORT.to_string()])
-        .args(["-m", &count.to_string(), "-r", "100", "-l", "300"])
+        .args(["-i", source, "-p", &CUSTOMER_PORT.to_string()])
+        .args(["-m", &count.to_string()])
+        .args(pace)
         .args([
             "-d",
             &HOLD_MS.to_string(),
@@ -375,8 +418,24 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         300,
         "300 different numbers"
     );
-    let refused: Arc<HashSet<String>> = Arc::new(callees.iter().step_by(20).cloned().collect());
-    let router = stub_router(refused.clone()).await;
+    let refused: HashSet<String> = callees.iter().step_by(20).cloned().collect();
+    // Numbers for the routing decisions, chosen from the deck so no other call shares
+    // their codes: one under no code, one for the margin guard, one for the failover,
+    // and one under a 60/60 code for the prepaid customer.
+    let no_rate = ["80812345678", "88812345678", "29912345678", "97912345678"]
+        .into_iter()
+        .find(|n| (1..=n.len()).all(|k| !deck.contains_key(&n[..k])))
+        .expect("a number the deck does not price")
+        .to_owned();
+    let margin_code = unused_code(&deck, &callees, &[], |_| true);
+    let failover_code = unused_code(&deck, &callees, &[&margin_code], |_| true);
+    let prepaid_code = unused_code(&deck, &callees, &[&margin_code, &failover_code], |r| {
+        (r.first_s, r.next_s) == (60, 60)
+    });
+    let [margin_number, failover_number, prepaid_number] =
+        [&margin_code, &failover_code, &prepaid_code].map(|c| number_under(c));
+    let prepaid_rate = longest_code(&deck, &prepaid_number).1;
+    assert_eq!((prepaid_rate.first_s, prepaid_rate.next_s), (60, 60));
 
     for env in service::testing::backends().await {
         let server = spawn(env, &[]).await;
@@ -391,6 +450,64 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
             "127.0.0.1",
             "127.0.0.1",
             &SUPPLIER_PORT.to_string(),
+        )
+        .await;
+        let system = service::audit::Actor::system();
+        // Postpaid with room for every call; every 20th number blocked on its trunk.
+        let mut terms = service::carriers::accounting_form(
+            &service::carriers::get_carrier(&db, world.customer)
+                .await
+                .unwrap(),
+        );
+        terms.billing_mode = "postpaid".into();
+        terms.credit_limit = "100000".into();
+        service::carriers::update_accounting(&db, &system, world.customer, &terms)
+            .await
+            .unwrap();
+        service::carriers::interconnects::save_number_rules(
+            &db,
+            &system,
+            world.ingress,
+            &domain::interconnect::NumberRulesForm {
+                blocked_prefixes: refused.iter().cloned().collect::<Vec<_>>().join(", "),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        // Least cost: Airtel for every destination; the margin code only to a supplier
+        // that buys above the sell price; the failover code first to a cheaper supplier
+        // that answers 503, then Airtel.
+        let (_, _, costly) = service::testing::supplier(
+            &ctx,
+            "Costly",
+            "COSTLY",
+            "127.0.0.1",
+            "15095",
+            &[&format!("Costly,{margin_code},100")],
+        )
+        .await;
+        let (_, failing_egress, failing) = service::testing::supplier(
+            &ctx,
+            "Failing",
+            "FAILING",
+            "127.0.0.1",
+            &FAILING_PORT.to_string(),
+            &[&format!("Failing,{failover_code},0.000001")],
+        )
+        .await;
+        let airtel = service::testing::service_of(&db, world.egress).await;
+        service::testing::routing_plan(
+            &db,
+            "Orbit routing",
+            "lcr",
+            &[
+                ("", airtel),
+                (&margin_code, costly),
+                (&failover_code, failing),
+                (&failover_code, airtel),
+            ],
+            service::testing::service_of(&db, world.ingress).await,
         )
         .await;
         let dir: PathBuf = std::env::temp_dir().join(format!(
@@ -417,7 +534,7 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
                 path
             })
             .collect();
-        let (d, r, key) = (dir.clone(), router.clone(), world.source_key.clone());
+        let (d, r, key) = (dir.clone(), server.base.clone(), world.source_key.clone());
         let switch = tokio::task::spawn_blocking(move || start_switch(&d, &r, &gate_addr, &key))
             .await
             .unwrap();
@@ -447,7 +564,6 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         let stored = stored_cdrs(&db, world.source, 300).await;
         // Anything late would show up as a duplicate or an extra row.
         tokio::time::sleep(Duration::from_millis(600)).await;
-        drop(switch);
         let stored_again = stored_cdrs(&db, world.source, 0).await;
         assert_eq!(
             stored_again.len(),
@@ -550,6 +666,147 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
             .unwrap()
             .is_empty());
 
+        // The routing decisions, with real calls. From an address no interconnect has:
+        let unknown = call_file(&dir, "unknown.csv", std::slice::from_ref(&callees[1]));
+        let d = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            dial_from(&d, &unknown, 1, "127.0.0.3", &["-r", "10", "-l", "10"])
+        })
+        .await
+        .unwrap();
+        // A number no plan prices, the margin guard, a failover.
+        let decisions = call_file(
+            &dir,
+            "decisions.csv",
+            &[
+                no_rate.clone(),
+                margin_number.clone(),
+                failover_number.clone(),
+            ],
+        );
+        let d = dir.clone();
+        tokio::task::spawn_blocking(move || dial(&d, &decisions, 3))
+            .await
+            .unwrap();
+        let all = stored_cdrs(&db, world.source, 304).await;
+        assert_eq!(all.len(), 304, "{name}: one CDR per call");
+        let from_unknown = all
+            .iter()
+            .find(|c| c.source_ip == "127.0.0.3")
+            .expect("the unknown source's call");
+        assert_eq!(
+            (from_unknown.sip_code, from_unknown.status.as_str()),
+            (403, "rejected"),
+            "{name}: {}",
+            from_unknown.sip_reason
+        );
+        assert!(
+            from_unknown.sip_reason.contains("unknown source"),
+            "{}",
+            from_unknown.sip_reason
+        );
+        let call_to = |number: &str| {
+            all.iter()
+                .find(|c| c.b_dialled == number && c.source_ip == "127.0.0.1")
+                .unwrap_or_else(|| panic!("{name}: the call to {number}"))
+                .clone()
+        };
+        let c = call_to(&no_rate);
+        assert_eq!(c.sip_code, 404, "{name}: {}", c.sip_reason);
+        assert!(c.sip_reason.starts_with("no rate"), "{}", c.sip_reason);
+        let c = call_to(&margin_number);
+        assert_eq!(c.sip_code, 503, "{name}: {}", c.sip_reason);
+        assert!(
+            c.sip_reason.contains("Costly") && c.sip_reason.contains("margin guard"),
+            "{}",
+            c.sip_reason
+        );
+        let c = call_to(&failover_number);
+        assert_eq!(
+            (c.sip_code, c.status.as_str()),
+            (200, "rated"),
+            "{name}: the 503 of the first route fails over to the second:\n{}",
+            log_of(&dir.join("kamailio.log"))
+        );
+        assert_eq!(
+            c.supplier_interconnect_id,
+            Some(world.egress),
+            "{name}: billed to Airtel"
+        );
+        assert_ne!(c.supplier_interconnect_id, Some(failing_egress));
+        let (code, buy) = longest_code(&deck, &failover_number);
+        assert_eq!(c.supplier_prefix.as_deref(), Some(code));
+        assert_eq!(
+            c.cost_micros,
+            charge(buy.rate_micros, billed_s(c.duration_ms, buy))
+        );
+        assert!(
+            log_of(&dir.join("kamailio.log")).contains("failover from sip:127.0.0.1:15090"),
+            "{name}: Kamailio tried the failing supplier first"
+        );
+
+        // A prepaid customer with credit for three and a half minutes of a 60/60 code:
+        // three calls, then 402.
+        let sell =
+            (prepaid_rate.rate_micros * (100 + service::testing::AIRTEL_WORLD_MARKUP_PERCENT) + 99)
+                / 100;
+        terms.billing_mode = "prepaid".into();
+        terms.credit_limit = "0".into();
+        service::carriers::update_accounting(&db, &system, world.customer, &terms)
+            .await
+            .unwrap();
+        let owed = balance(world.customer).await;
+        let credit = sell * 7 / 2;
+        service::cdrs::post_adjustment(
+            &db,
+            &system,
+            world.customer,
+            &domain::cdr::PostingForm {
+                kind: "payment".into(),
+                amount: domain::money::format_micros(credit - owed, 6),
+                memo: "prepayment".into(),
+            },
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let prepaid = call_file(&dir, "prepaid.csv", &vec![prepaid_number.clone(); 5]);
+        let d = dir.clone();
+        // One call at a time, 3 s apart: each call's CDR is rated before the next INVITE.
+        tokio::task::spawn_blocking(move || {
+            dial_from(
+                &d,
+                &prepaid,
+                5,
+                "127.0.0.1",
+                &["-r", "1", "-rp", "3000", "-l", "1"],
+            )
+        })
+        .await
+        .unwrap();
+        let all = stored_cdrs(&db, world.source, 309).await;
+        let mut codes: Vec<(i64, i64)> = all
+            .iter()
+            .filter(|c| c.b_dialled == prepaid_number)
+            .map(|c| (c.sip_code, c.revenue_micros))
+            .collect();
+        codes.sort();
+        assert_eq!(
+            codes,
+            vec![(200, sell), (200, sell), (200, sell), (402, 0), (402, 0)],
+            "{name}: three calls, then no credit"
+        );
+        assert_eq!(
+            balance(world.customer).await,
+            credit - 3 * sell,
+            "{name}: the prepaid balance, to the micro-unit"
+        );
+        assert!(service::cdrs::reconcile(&db, false)
+            .await
+            .unwrap()
+            .is_empty());
+
+        drop(switch);
         server.stop().await;
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(&files_dir);

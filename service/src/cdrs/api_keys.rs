@@ -12,6 +12,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 use crate::audit::Actor;
 use crate::entity::api_key;
@@ -140,6 +141,52 @@ pub async fn authenticate(
             .await?;
     }
     Ok(Some(key))
+}
+
+/// How long [`KeyCache`] trusts a key it has checked: a revoked key stops working
+/// within this time.
+pub const KEY_CACHE_SECS: u64 = 10;
+
+/// Keys that authenticated in the last [`KEY_CACHE_SECS`], so the routing API (every
+/// INVITE) does not read the database per request. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct KeyCache {
+    keys: std::sync::Arc<std::sync::Mutex<HashMap<String, (i64, std::time::Instant)>>>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyCache")
+    }
+}
+
+impl KeyCache {
+    /// The id of the switch key `secret`, from memory when it was checked less than
+    /// [`KEY_CACHE_SECS`] ago, else as [`authenticate`] finds it. `None`: unknown or
+    /// revoked (not remembered, so a key created a moment later works at once).
+    ///
+    /// Errors: only the database's.
+    pub async fn authenticate(
+        &self,
+        db: &DatabaseConnection,
+        secret: &str,
+    ) -> ServiceResult<Option<i64>> {
+        let ttl = std::time::Duration::from_secs(KEY_CACHE_SECS);
+        if let Some((id, at)) = self.keys.lock().expect("key cache").get(secret) {
+            if at.elapsed() < ttl {
+                return Ok(Some(*id));
+            }
+        }
+        let Some(key) = authenticate(db, secret).await? else {
+            return Ok(None);
+        };
+        let mut keys = self.keys.lock().expect("key cache");
+        if keys.len() >= 1024 {
+            keys.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
+        keys.insert(secret.to_owned(), (key.id, std::time::Instant::now()));
+        Ok(Some(key.id))
+    }
 }
 
 /// Every switch's key, newest first (revoked ones too, marked).

@@ -15,15 +15,7 @@ use crate::entity::rate_plan;
 use crate::{ServiceError, ServiceResult};
 use sea_orm::DatabaseConnection;
 
-/// One plan compiled for rating.
-pub struct PlanDeck {
-    pub plan_id: i64,
-    pub live_revision_id: Option<i64>,
-    pub currency: Currency,
-    /// The plan's rounding; `currency` checks every row is in the plan's currency.
-    pub policy: RatingPolicy,
-    pub deck: CompiledDeck,
-}
+pub use domain::rating::PlanDeck;
 
 /// Decks by plan id. Cheap to clone (shared).
 #[derive(Clone, Default)]

@@ -26,6 +26,8 @@ pub mod rate_plan;
 pub mod rate_revision;
 pub mod reference_item;
 pub mod rerate_run;
+pub mod routing_plan;
+pub mod routing_plan_entry;
 pub mod service;
 pub mod session;
 pub mod user;

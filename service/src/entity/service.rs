@@ -18,6 +18,8 @@ pub struct Model {
     pub description: String,
     /// Customer services: a customer plan; supplier services: a supplier deck.
     pub rate_plan_id: Option<i64>,
+    /// Customer services: the routing plan of their calls.
+    pub routing_plan_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -39,18 +39,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A decimal amount without trailing zeros beyond 4 places (`0.1237`, `0.0100`).
-pub fn rate_text(micros: i64) -> String {
-    let full = format_micros(micros, 6);
-    let (whole, frac) = full.split_once('.').unwrap_or((&full, ""));
-    let trimmed = frac.trim_end_matches('0');
-    let frac = if trimmed.len() < 4 {
-        &frac[..4]
-    } else {
-        trimmed
-    };
-    format!("{whole}.{frac}")
-}
+pub use domain::money::rate_text;
 
 /// The plan's settings as `domain` types. Errors: `Internal` for a row that no form
 /// could have written.

@@ -8,4 +8,5 @@ mod jobs;
 mod kv;
 mod mail;
 mod rate_plans;
+mod routing;
 mod users;

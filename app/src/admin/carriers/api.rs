@@ -42,6 +42,8 @@ pub struct PickLists {
     pub services: Vec<(i64, String, String)>,
     /// `(id, name, kind)` of every rate plan (services pick one of their kind).
     pub rate_plans: Vec<(i64, String, String)>,
+    /// Routing plans (customer services pick one).
+    pub routing_plans: Choices,
 }
 
 /// The carrier page's header and its two settings forms.
@@ -213,6 +215,11 @@ pub async fn fetch_pick_lists() -> Result<PickLists, AppError> {
                     .await?
                     .into_iter()
                     .map(|p| (p.id, p.name, p.kind))
+                    .collect(),
+                routing_plans: service::routing::plans::list_plans(db)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.plan.id, p.plan.name))
                     .collect(),
             })
         }
@@ -785,6 +792,7 @@ pub async fn fetch_service_form(id: i64) -> Result<ServiceForm, AppError> {
                 status: s.status,
                 voice_tier_id: s.voice_tier_id.map(|i| i.to_string()).unwrap_or_default(),
                 rate_plan_id: s.rate_plan_id.map(|i| i.to_string()).unwrap_or_default(),
+                routing_plan_id: s.routing_plan_id.map(|i| i.to_string()).unwrap_or_default(),
                 description: s.description,
             })
         }

@@ -427,6 +427,14 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
             })
             .unwrap_or_default()
     });
+    let routing_plans = Signal::derive(move || {
+        picks
+            .get()
+            .and_then(Result::ok)
+            .map(|p| choice_options(&p.routing_plans))
+            .unwrap_or_default()
+    });
+    let is_customer = move || form.with(|f| f.direction == "customer");
     view! {
         <form class="form" on:submit=move |ev| { ev.prevent_default(); submit(form, errors, validate_service, save); }>
             <TextField label="Name" name="name" prefix="svc" bind=bind!(form.name) errors/>
@@ -439,6 +447,11 @@ fn ServiceEditor(id: Option<i64>, on_done: Callback<()>) -> impl IntoView {
             <SelectField label="Rate plan" name="rate_plan_id" prefix="svc" bind=bind!(form.rate_plan_id) errors
                 options=plans empty="None"
                 help="Customer services are priced by a customer plan; supplier services by the supplier's deck."/>
+            <Show when=is_customer>
+                <SelectField label="Routing plan" name="routing_plan_id" prefix="svc" bind=bind!(form.routing_plan_id) errors
+                    options=routing_plans empty="None"
+                    help="Which suppliers carry this service's calls, and in what order (Routing → Routing plans). Without one, calls are refused with 404."/>
+            </Show>
             <TextAreaField label="Description" name="description" prefix="svc" bind=bind!(form.description) errors/>
             <FormActions label="Save service" pending=save.pending() errors>
                 {id.map(|_| view! {

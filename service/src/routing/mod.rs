@@ -1,0 +1,435 @@
+//! The routing API's engine room: the compiled [`RoutingTable`] kept current, the live
+//! credit and quality beside it, and the channel and CPS caps.
+//!
+//! - [`Router`] holds the table in force and a [`LiveState`]; [`Router::decide`] reads
+//!   both without waiting (a read lock around an `Arc` clone) and then applies the caps.
+//! - [`Router::refresh`] rebuilds the table when the configuration changed: a
+//!   fingerprint of every table routing reads (row counts and the newest `updated_at`,
+//!   one query) is compared with the last one; the new table is compiled off the lock and
+//!   swapped in whole, so a lookup never waits for a rebuild. The live credit (balances
+//!   and blocks, one small query) is read on every refresh. `didtron serve` refreshes
+//!   every 250 ms, so every instance follows a change within a second without Redis
+//!   pub/sub, and each instance reads the database itself.
+//! - Supplier quality (ASR, ACD per egress interconnect over the last
+//!   [`QUALITY_WINDOW_MINUTES`]) is recomputed from the rated CDRs every minute.
+//! - Caps ([`capacity`]): an ingress interconnect over its CPS or channels is 503; an
+//!   egress interconnect whose channels are full is skipped (excluded, with the reason).
+//!   Counters live in the [`Kv`] (Redis when configured, shared by every instance).
+
+pub mod capacity;
+pub mod plans;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use domain::interconnect::{AddressSpec, Direction, NumberRules, TranslationRule, Transport};
+use domain::routing::{
+    Credit, Decision, Excluded, LinkQuality, LiveState, Refusal, RouteInterconnect, RouteQuery,
+    RoutingFacts, RoutingTable,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    Statement,
+};
+
+use crate::cdrs::DeckCache;
+use crate::entity::{
+    carrier, carrier_balance, interconnect, interconnect_address, interconnect_service, rate_plan,
+    service,
+};
+use crate::kv::Kv;
+use crate::{ServiceError, ServiceResult};
+
+/// How often `didtron serve` calls [`Router::refresh`].
+pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Minutes of rated CDRs the quality strategy looks back over.
+pub const QUALITY_WINDOW_MINUTES: i64 = 60;
+
+/// Reads the routing configuration as it is in the database now and compiles decks
+/// through `decks` (shared with CDR rating, so a plan is compiled once).
+///
+/// Errors: the database's; `Internal` for stored rules that do not parse.
+pub async fn load_facts(db: &DatabaseConnection, decks: &DeckCache) -> ServiceResult<RoutingFacts> {
+    let carriers: HashMap<i64, carrier::Model> = carrier::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let services: HashMap<i64, service::Model> = service::Entity::find()
+        .filter(service::Column::Status.eq("active"))
+        .filter(service::Column::RatePlanId.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut links = interconnect_service::Entity::find().all(db).await?;
+    // Mediation's rule: the first linked service (by id) of the direction.
+    links.sort_by_key(|l| l.service_id);
+    let mut addresses = interconnect_address::Entity::find().all(db).await?;
+    addresses.sort_by_key(|a| a.id);
+    let mut facts = RoutingFacts::default();
+    let mut plan_ids = std::collections::HashSet::new();
+    for ic in interconnect::Entity::find().all(db).await? {
+        let internal = |what: &str, e: &dyn std::fmt::Display| {
+            ServiceError::Internal(format!("interconnect {} {what}: {e}", ic.id))
+        };
+        let direction =
+            Direction::parse(&ic.direction).ok_or_else(|| internal("direction", &"unknown"))?;
+        let wanted = match direction {
+            Direction::Ingress => "customer",
+            Direction::Egress => "supplier",
+        };
+        let service = links
+            .iter()
+            .filter(|l| l.interconnect_id == ic.id)
+            .filter_map(|l| services.get(&l.service_id))
+            .find(|s| s.direction == wanted);
+        let translation_rules: Vec<TranslationRule> =
+            serde_json::from_str(&ic.translation_rules)
+                .map_err(|e| internal("translation rules", &e))?;
+        let number_rules: NumberRules = if ic.number_rules.trim().is_empty() {
+            NumberRules::default()
+        } else {
+            serde_json::from_str(&ic.number_rules).map_err(|e| internal("number rules", &e))?
+        };
+        let target = (direction == Direction::Egress)
+            .then(|| {
+                addresses
+                    .iter()
+                    .filter(|a| a.interconnect_id == ic.id)
+                    .find_map(|a| {
+                        let spec = AddressSpec::parse(&a.address).ok()?;
+                        let transport = Transport::parse(&a.transport).unwrap_or(Transport::Udp);
+                        Some((spec, u16::try_from(a.port).unwrap_or(5060), transport))
+                    })
+            })
+            .flatten();
+        let active = carriers
+            .get(&ic.carrier_id)
+            .is_some_and(|c| c.status == "active")
+            && ic.status == "active";
+        if let Some(plan) = service.and_then(|s| s.rate_plan_id) {
+            plan_ids.insert(plan);
+        }
+        facts.interconnects.push(RouteInterconnect {
+            id: ic.id,
+            carrier_id: ic.carrier_id,
+            name: ic.name,
+            direction,
+            active,
+            tech_prefix: ic.tech_prefix.filter(|t| !t.is_empty()),
+            number_rules,
+            translation_rules,
+            max_call_secs: u32::try_from(ic.max_call_duration_secs).unwrap_or(7200),
+            max_cps: u32::try_from(ic.max_cps).unwrap_or(0),
+            max_channels: u32::try_from(ic.max_channels).unwrap_or(0),
+            service: service.and_then(|s| s.rate_plan_id.map(|p| (s.id, p))),
+            routing_plan_id: service.and_then(|s| s.routing_plan_id),
+            target,
+        });
+    }
+    for a in &addresses {
+        if a.direction == "ingress" {
+            if let Ok(spec) = AddressSpec::parse(&a.address) {
+                facts.ingress_addresses.push((spec, a.interconnect_id));
+            }
+        }
+    }
+    if !plan_ids.is_empty() {
+        for plan in rate_plan::Entity::find()
+            .filter(rate_plan::Column::Id.is_in(plan_ids.iter().copied()))
+            .all(db)
+            .await?
+        {
+            facts.decks.insert(plan.id, decks.deck(db, &plan).await?);
+        }
+    }
+    facts.plans = plans::all_plan_facts(db).await?;
+    facts.carrier_names = carriers.into_iter().map(|(id, c)| (id, c.name)).collect();
+    Ok(facts)
+}
+
+/// Every carrier's available credit (balance + credit limit) and block, from the running
+/// balances; a carrier without a balance row has its credit limit.
+pub async fn load_credit<C: ConnectionTrait>(db: &C) -> ServiceResult<HashMap<i64, Credit>> {
+    let balances: HashMap<i64, carrier_balance::Model> = carrier_balance::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| (b.carrier_id, b))
+        .collect();
+    Ok(carrier::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let b = balances.get(&c.id);
+            let balance = b.map_or(0, |b| b.balance_micros);
+            (
+                c.id,
+                Credit {
+                    available_micros: balance.saturating_add(c.credit_limit_micros),
+                    blocked: b.is_some_and(|b| b.blocked),
+                },
+            )
+        })
+        .collect())
+}
+
+#[derive(FromQueryResult)]
+struct QualityRow {
+    supplier_interconnect_id: i64,
+    attempts: i64,
+    answered: i64,
+    talk_ms: i64,
+}
+
+/// ASR and ACD of every egress interconnect over the `minutes` before `now`, from the
+/// stored CDRs (attempts: every CDR routed to it; answered: those with an answer time).
+pub async fn load_quality<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    minutes: i64,
+) -> ServiceResult<HashMap<i64, LinkQuality>> {
+    let backend = db.get_database_backend();
+    let since = now - Duration::minutes(minutes);
+    let sql = "SELECT supplier_interconnect_id, \
+               CAST(COUNT(*) AS BIGINT) AS attempts, \
+               CAST(SUM(CASE WHEN answer_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
+               CAST(COALESCE(SUM(CASE WHEN answer_at IS NOT NULL THEN duration_ms ELSE 0 END), 0) AS BIGINT) AS talk_ms \
+               FROM cdrs WHERE supplier_interconnect_id IS NOT NULL AND setup_at >= $1 \
+               GROUP BY supplier_interconnect_id";
+    let sql = if backend == sea_orm::DatabaseBackend::Sqlite {
+        sql.replace("$1", "?")
+    } else {
+        sql.to_owned()
+    };
+    let rows =
+        QualityRow::find_by_statement(Statement::from_sql_and_values(backend, sql, [since.into()]))
+            .all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let answered = u32::try_from(r.answered).unwrap_or(u32::MAX);
+            (
+                r.supplier_interconnect_id,
+                LinkQuality {
+                    attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+                    answered,
+                    acd_s: if answered == 0 {
+                        0
+                    } else {
+                        u32::try_from(r.talk_ms / 1000 / i64::from(answered)).unwrap_or(0)
+                    },
+                },
+            )
+        })
+        .collect())
+}
+
+#[derive(FromQueryResult, PartialEq, Eq, Clone, Debug)]
+struct Fingerprint {
+    state: String,
+}
+
+/// One string that changes whenever anything routing reads changes: per table its row
+/// count and newest `updated_at`, and the newest live revision of any rate plan.
+async fn fingerprint(db: &DatabaseConnection) -> ServiceResult<String> {
+    let part = |table: &str| {
+        format!(
+            "(SELECT CAST(COUNT(*) AS TEXT) || '/' || COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM {table})"
+        )
+    };
+    let tables = [
+        "carriers",
+        "interconnects",
+        "interconnect_addresses",
+        "interconnect_services",
+        "services",
+        "rate_plans",
+        "routing_plans",
+        "routing_plan_entries",
+    ];
+    let mut sql = tables.iter().map(|t| part(t)).collect::<Vec<_>>();
+    sql.push(
+        "(SELECT COALESCE(CAST(MAX(live_revision_id) AS TEXT), '') FROM rate_plans)".to_owned(),
+    );
+    let sql = format!("SELECT {} AS state", sql.join(" || ';' || "));
+    let backend = db.get_database_backend();
+    Ok(
+        Fingerprint::find_by_statement(Statement::from_string(backend, sql))
+            .one(db)
+            .await?
+            .map(|f| f.state)
+            .unwrap_or_default(),
+    )
+}
+
+struct Current {
+    table: Arc<RoutingTable>,
+    live: Arc<LiveState>,
+    fingerprint: String,
+    built_at: DateTime<Utc>,
+    quality_at: Option<DateTime<Utc>>,
+}
+
+/// What a [`Router::decide`] answers: the decision, with the caps applied.
+pub type Answer = Decision;
+
+/// The routing table in force and what moves with traffic (see the module
+/// documentation). Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Router {
+    current: Arc<RwLock<Current>>,
+    kv: Kv,
+    decks: DeckCache,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router").finish_non_exhaustive()
+    }
+}
+
+/// Sizes and age of the table in force, for status pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouterStatus {
+    pub built_at: DateTime<Utc>,
+    pub rate_rows: usize,
+    pub routing_entries: usize,
+}
+
+impl Router {
+    /// Loads and compiles the table now.
+    ///
+    /// Errors: as [`load_facts`]; `Internal` when the table does not compile.
+    pub async fn load(db: &DatabaseConnection, kv: Kv, decks: DeckCache) -> ServiceResult<Router> {
+        let router = Router {
+            current: Arc::new(RwLock::new(Current {
+                table: Arc::new(
+                    RoutingTable::compile(RoutingFacts::default())
+                        .map_err(ServiceError::Internal)?,
+                ),
+                live: Arc::new(LiveState::default()),
+                fingerprint: String::new(),
+                built_at: Utc::now(),
+                quality_at: None,
+            })),
+            kv,
+            decks,
+        };
+        router.refresh(db).await?;
+        Ok(router)
+    }
+
+    /// Rebuilds the table if the configuration changed since the last build, and reads
+    /// the live credit (and, once a minute, the suppliers' quality). Returns whether the
+    /// table was rebuilt.
+    ///
+    /// Errors: the database's; `Internal` when the new table does not compile (the old
+    /// one stays in force).
+    pub async fn refresh(&self, db: &DatabaseConnection) -> ServiceResult<bool> {
+        let now = Utc::now();
+        let fingerprint = fingerprint(db).await?;
+        let (stale, quality_due, old_live) = {
+            let current = self.current.read().expect("router lock");
+            (
+                current.fingerprint != fingerprint,
+                current
+                    .quality_at
+                    .is_none_or(|t| now - t >= Duration::seconds(60)),
+                current.live.clone(),
+            )
+        };
+        let table = if stale {
+            let facts = load_facts(db, &self.decks).await?;
+            let table = tokio::task::spawn_blocking(move || RoutingTable::compile(facts))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("routing compile task: {e}")))?
+                .map_err(ServiceError::Internal)?;
+            Some(Arc::new(table))
+        } else {
+            None
+        };
+        let credit = load_credit(db).await?;
+        let quality = if quality_due {
+            load_quality(db, now, QUALITY_WINDOW_MINUTES).await?
+        } else {
+            old_live.quality.clone()
+        };
+        let mut current = self.current.write().expect("router lock");
+        if let Some(table) = table {
+            current.table = table;
+            current.fingerprint = fingerprint;
+            current.built_at = now;
+        }
+        current.live = Arc::new(LiveState { credit, quality });
+        if quality_due {
+            current.quality_at = Some(now);
+        }
+        Ok(stale)
+    }
+
+    /// The table and live state in force (a snapshot: later swaps do not change it).
+    pub fn snapshot(&self) -> (Arc<RoutingTable>, Arc<LiveState>) {
+        let current = self.current.read().expect("router lock");
+        (current.table.clone(), current.live.clone())
+    }
+
+    /// Sizes and age of the table in force.
+    pub fn status(&self) -> RouterStatus {
+        let current = self.current.read().expect("router lock");
+        let (rate_rows, routing_entries) = current.table.size();
+        RouterStatus {
+            built_at: current.built_at,
+            rate_rows,
+            routing_entries,
+        }
+    }
+
+    /// Decides one call and applies the caps (step 6): the ingress interconnect's CPS and
+    /// channels (503 over either), then each route's egress channels (a full supplier is
+    /// excluded; none left is 503). A routed call holds its channels under its call id
+    /// until [`capacity::release`] (its CDR) or the longest call's time passes.
+    ///
+    /// A cap the store cannot check (Redis down) does not refuse calls: the failure is
+    /// logged and the call is decided without it.
+    pub async fn decide(&self, query: &RouteQuery<'_>) -> Answer {
+        let (table, live) = self.snapshot();
+        let mut decision = table.decide(query, &live);
+        if decision.refusal.is_some() {
+            return decision;
+        }
+        match capacity::apply(&self.kv, &table, query.call_id, &mut decision).await {
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "routing caps unavailable; deciding without them"),
+        }
+        decision
+    }
+}
+
+/// Refuses `decision` at the capacity step with `code` and `reason`.
+pub(crate) fn refuse_capacity(decision: &mut Decision, code: u16, reason: String) {
+    decision.routes.clear();
+    decision.steps.push(domain::routing::Step {
+        step: "capacity".into(),
+        passed: false,
+        detail: reason.clone(),
+    });
+    decision.refusal = Some(Refusal { code, reason });
+}
+
+/// Moves route `index` of `decision` to its excluded candidates, with `reason`.
+pub(crate) fn exclude(decision: &mut Decision, index: usize, name: String, reason: String) {
+    let route = decision.routes.remove(index);
+    decision.excluded.push(Excluded {
+        supplier_interconnect: route.supplier_interconnect,
+        name,
+        reason,
+    });
+}

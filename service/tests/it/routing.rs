@@ -1,0 +1,325 @@
+//! The routing engine against a real database (SQLite, and PostgreSQL + Redis): routing
+//! plans saved all or nothing, the table rebuilt when the configuration changes (two
+//! routers on one database, as two instances), credit read from the ledger, and channel
+//! and CPS caps shared through the key-value store.
+
+use chrono::Utc;
+use domain::cdr::PostingForm;
+use domain::interconnect::SignallingForm;
+use domain::routing::{RouteQuery, RoutingEntryForm, RoutingPlanForm};
+use service::audit::Actor;
+use service::cdrs::DeckCache;
+use service::jobs::JobContext;
+use service::routing::{capacity, plans, Router};
+use service::{testing, ServiceError};
+
+fn actor() -> Actor {
+    Actor {
+        user_id: None,
+        email: "noc@didtron.test".into(),
+    }
+}
+
+fn query<'a>(b: &'a str, call_id: &'a str) -> RouteQuery<'a> {
+    RouteQuery {
+        source_ip: "203.0.113.10".parse().unwrap(),
+        a_number: "442070000000",
+        b_number: b,
+        call_id,
+        at: Utc::now(),
+        ingress_interconnect_id: None,
+    }
+}
+
+async fn pay(db: &sea_orm::DatabaseConnection, carrier: i64, amount: &str) {
+    service::cdrs::post_adjustment(
+        db,
+        &actor(),
+        carrier,
+        &PostingForm {
+            kind: "payment".into(),
+            amount: amount.into(),
+            memo: "prepayment".into(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn routes_follow_the_configuration_credit_and_caps() {
+    for env in testing::backends().await {
+        let (files, dir) = testing::files();
+        let ctx = JobContext {
+            db: env.db.clone(),
+            files,
+        };
+        let db = &env.db;
+        // Acme sells India 91 at 0.02 and UK 44 at 0.01; Airtel buys 91 at 0.012 and
+        // 9198 at 0.015; a second supplier, Tata, buys 91 at 0.010 and 44 at 0.02.
+        let world = testing::billing_world(&ctx).await;
+        let (_, tata_egress, tata) = testing::supplier(
+            &ctx,
+            "Tata",
+            "TATA",
+            "198.51.100.9",
+            "5060",
+            &["India,91,0.010", "UK,44,0.02"],
+        )
+        .await;
+        let airtel = testing::service_of(db, world.egress).await;
+        let retail = testing::service_of(db, world.ingress).await;
+
+        let one = Router::load(db, env.kv.clone(), DeckCache::new())
+            .await
+            .unwrap();
+        let two = Router::load(db, env.kv.clone(), DeckCache::new())
+            .await
+            .unwrap();
+        let d = one.decide(&query("912212345678", "c0")).await;
+        assert_eq!(
+            d.refusal.as_ref().map(|r| r.code),
+            Some(402),
+            "{}: no credit yet",
+            env.name
+        );
+
+        pay(db, world.customer, "1").await;
+        one.refresh(db).await.unwrap();
+        let d = one.decide(&query("912212345678", "c1")).await;
+        assert_eq!(
+            d.refusal.as_ref().map(|r| (r.code, r.reason.as_str())),
+            Some((404, "no route: the customer service has no routing plan")),
+            "{}",
+            env.name
+        );
+
+        // A least-cost plan: any destination to Airtel or Tata.
+        let plan =
+            testing::routing_plan(db, "Standard", "lcr", &[("", airtel), ("", tata)], retail).await;
+        assert!(
+            one.refresh(db).await.unwrap(),
+            "{}: the change is seen",
+            env.name
+        );
+        assert!(
+            two.refresh(db).await.unwrap(),
+            "{}: by every instance",
+            env.name
+        );
+        assert!(
+            !one.refresh(db).await.unwrap(),
+            "{}: and only once",
+            env.name
+        );
+        for router in [&one, &two] {
+            let d = router.decide(&query("912212345678", "c2")).await;
+            assert_eq!(d.refusal, None, "{}", env.name);
+            let order: Vec<(i64, i64)> = d
+                .routes
+                .iter()
+                .map(|r| (r.supplier_interconnect, r.buy.rate_micros))
+                .collect();
+            assert_eq!(order, vec![(tata_egress, 10_000), (world.egress, 12_000)]);
+            assert_eq!(d.routes[0].uri, "sip:198.51.100.9:5060");
+            assert_eq!(d.routes[1].uri, "sip:198.51.100.7:5070");
+            // 1.00 of credit at 0.02/min on 60/60: 50 minutes.
+            assert_eq!(d.max_duration_s, 3000, "{}", env.name);
+        }
+        // UK: Tata buys above the sell price, Airtel has no rate.
+        let d = one.decide(&query("447700900123", "c3")).await;
+        let refusal = d.refusal.clone().unwrap();
+        assert_eq!(refusal.code, 503, "{}", env.name);
+        assert!(
+            refusal.reason.contains("margin guard"),
+            "{}",
+            refusal.reason
+        );
+
+        // Entries are saved all or nothing; every bad row is named.
+        let bad = plans::save_entries(
+            db,
+            &actor(),
+            plan,
+            &[
+                RoutingEntryForm {
+                    prefix: "9198".into(),
+                    supplier_service_id: airtel.to_string(),
+                    ..Default::default()
+                },
+                RoutingEntryForm {
+                    prefix: "91x".into(),
+                    supplier_service_id: retail.to_string(),
+                    ..Default::default()
+                },
+            ],
+        )
+        .await
+        .unwrap_err();
+        let ServiceError::Validation(errors) = bad else {
+            panic!("{bad:?}")
+        };
+        assert!(errors.get("entries.2.prefix").is_some(), "{errors:?}");
+        assert_eq!(
+            errors.get("entries.2.supplier_service_id"),
+            None,
+            "a bad row's service is checked once the row reads"
+        );
+        assert_eq!(
+            plans::get_plan(db, plan).await.unwrap().1.len(),
+            2,
+            "unchanged"
+        );
+        // A customer service is not a supplier service.
+        let bad = plans::save_entries(
+            db,
+            &actor(),
+            plan,
+            &[RoutingEntryForm {
+                prefix: "91".into(),
+                supplier_service_id: retail.to_string(),
+                ..Default::default()
+            }],
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(bad, ServiceError::Validation(ref e) if e.get("entries.1.supplier_service_id").is_some())
+        );
+        // A used plan cannot be deleted.
+        let used = plans::delete_plan(db, &actor(), plan).await.unwrap_err();
+        assert!(
+            matches!(&used, ServiceError::Conflict(m) if m.contains("Acme") || m.contains("Retail")),
+            "{used:?}"
+        );
+        // Renaming to a taken name is refused on the field.
+        plans::save_plan(
+            db,
+            &actor(),
+            None,
+            &RoutingPlanForm {
+                name: "Premium".into(),
+                strategy: "priority".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let taken = plans::save_plan(
+            db,
+            &actor(),
+            Some(plan),
+            &RoutingPlanForm {
+                name: "Premium".into(),
+                strategy: "lcr".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(taken, ServiceError::Validation(ref e) if e.get("name").is_some()));
+
+        // One channel on the customer's trunk: a second call waits for the first's CDR.
+        service::carriers::interconnects::save_signalling(
+            db,
+            &actor(),
+            world.ingress,
+            &SignallingForm {
+                max_channels: "1".into(),
+                pai_mode: "pass".into(),
+                privacy_mode: "pass".into(),
+                sip_transport: "udp".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        one.refresh(db).await.unwrap();
+        let first = one.decide(&query("912212345678", "call-a")).await;
+        assert_eq!(first.refusal, None, "{}", env.name);
+        let again = one.decide(&query("912212345678", "call-a")).await;
+        assert_eq!(
+            again.refusal, None,
+            "{}: a retransmission keeps its channel",
+            env.name
+        );
+        two.refresh(db).await.unwrap();
+        let second = two.decide(&query("912212345678", "call-b")).await;
+        let refusal = second.refusal.unwrap();
+        assert_eq!(
+            refusal.code, 503,
+            "{}: the other instance sees the channel",
+            env.name
+        );
+        assert!(
+            refusal.reason.contains("all 1 channels"),
+            "{}",
+            refusal.reason
+        );
+        assert_eq!(
+            capacity::release(&env.kv, &["call-a", "never-routed"])
+                .await
+                .unwrap(),
+            1
+        );
+        let third = two.decide(&query("912212345678", "call-c")).await;
+        assert_eq!(
+            third.refusal, None,
+            "{}: the channel is free again",
+            env.name
+        );
+        capacity::release(&env.kv, &["call-c"]).await.unwrap();
+
+        // Two calls per second on the trunk: the third in the same second is refused.
+        service::carriers::interconnects::save_signalling(
+            db,
+            &actor(),
+            world.ingress,
+            &SignallingForm {
+                max_cps: "2".into(),
+                pai_mode: "pass".into(),
+                privacy_mode: "pass".into(),
+                sip_transport: "udp".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        one.refresh(db).await.unwrap();
+        // Start right after a second boundary so all three calls share a second.
+        let ms = Utc::now().timestamp_subsec_millis();
+        if ms > 500 {
+            tokio::time::sleep(std::time::Duration::from_millis(u64::from(1010 - ms))).await;
+        }
+        let (q1, q2, q3) = (
+            query("912212345678", "p1"),
+            query("912212345678", "p2"),
+            query("912212345678", "p3"),
+        );
+        let (d1, d2, d3) = tokio::join!(one.decide(&q1), one.decide(&q2), one.decide(&q3));
+        let codes: Vec<Option<u16>> = [d1, d2, d3]
+            .into_iter()
+            .map(|d| d.refusal.map(|r| r.code))
+            .collect();
+        assert_eq!(
+            codes.iter().filter(|c| **c == Some(503)).count(),
+            1,
+            "{}: {codes:?}",
+            env.name
+        );
+
+        // Spending the credit: the ledger moves the router's credit.
+        pay(db, world.customer, "-0.99").await;
+        one.refresh(db).await.unwrap();
+        let d = one.decide(&query("912212345678", "c4")).await;
+        assert_eq!(
+            d.refusal.map(|r| r.code),
+            Some(402),
+            "{}: 0.01 buys no minute at 0.02",
+            env.name
+        );
+
+        std::fs::remove_dir_all(dir).ok();
+        env.cleanup().await;
+    }
+}
