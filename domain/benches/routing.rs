@@ -160,17 +160,19 @@ fn benches(c: &mut Criterion) {
         quality: HashMap::new(),
     };
     let at = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
-    let query = |b: &str| RouteQuery {
-        source_ip: "203.0.113.10".parse().unwrap(),
-        a_number: "442071234567",
-        b_number: b,
-        call_id: "bench",
-        at,
-        ingress_interconnect_id: None,
-    };
+    fn query(b: &str, at: chrono::DateTime<Utc>) -> RouteQuery<'_> {
+        RouteQuery {
+            source_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 10)),
+            a_number: "442071234567",
+            b_number: b,
+            call_id: "bench",
+            at,
+            ingress_interconnect_id: None,
+        }
+    }
     let routed = numbers
         .iter()
-        .filter(|n| table.decide(&query(n), &live).refusal.is_none())
+        .filter(|n| table.decide(&query(n, at), &live).refusal.is_none())
         .count();
     eprintln!(
         "{routed} of {} calls routed (the rest: every supplier above the sell price)",
@@ -181,7 +183,7 @@ fn benches(c: &mut Criterion) {
     let samples: Vec<Duration> = numbers
         .iter()
         .map(|n| {
-            let q = query(n);
+            let q = query(n, at);
             let t = Instant::now();
             black_box(table.decide(black_box(&q), &live));
             t.elapsed()
@@ -214,7 +216,7 @@ fn benches(c: &mut Criterion) {
         .cycle()
         .take(600_000)
         .map(|n| {
-            let q = query(n);
+            let q = query(n, at);
             let t = Instant::now();
             let table = current.read().unwrap().clone();
             black_box(table.decide(black_box(&q), &live));
@@ -233,7 +235,7 @@ fn benches(c: &mut Criterion) {
     c.bench_function("routing_1m/decide", |b| {
         b.iter(|| {
             i = (i + 1) % numbers.len();
-            black_box(table.decide(black_box(&query(&numbers[i])), &live))
+            black_box(table.decide(black_box(&query(&numbers[i], at)), &live))
         })
     });
     let mut group = c.benchmark_group("routing_1m");

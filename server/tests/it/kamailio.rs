@@ -4,7 +4,7 @@
 //! (`deploy/kamailio/kamailio.cfg`), which asks DIDTron's routing API
 //! (`POST /api/v1/route`) where each call goes and pushes the `acc_json` CDRs, batched,
 //! to `POST /api/v1/cdrs` with the switch's API key. The customer's plan is the deck
-//! + 10 %; its routing plan sends every destination to Airtel (a sipp UAS); its
+//! plus 10 %; its routing plan sends every destination to Airtel (a sipp UAS); its
 //! Validation tab blocks every 20th number. The first 150 calls are made while the CDR
 //! API is unreachable (a gate answers 503): their CDRs wait in Kamailio and arrive once
 //! it is back.
