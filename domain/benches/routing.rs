@@ -125,6 +125,7 @@ fn percentiles(mut samples: Vec<Duration>) -> String {
 fn benches(c: &mut Criterion) {
     let prefixes = synthetic::prefixes(PREFIXES, 42);
     let numbers = synthetic::numbers(&prefixes, 200_000, 7);
+    let skewed = synthetic::skewed_numbers(&prefixes, 200_000, 7);
     let started = Instant::now();
     let decks: HashMap<i64, Arc<PlanDeck>> = [
         plan_deck(100, &prefixes, 42, 3),
@@ -168,6 +169,7 @@ fn benches(c: &mut Criterion) {
             call_id: "bench",
             at,
             ingress_interconnect_id: None,
+            explain: false,
         }
     }
     let routed = numbers
@@ -179,17 +181,26 @@ fn benches(c: &mut Criterion) {
         numbers.len()
     );
 
-    // Each decision timed alone.
-    let samples: Vec<Duration> = numbers
-        .iter()
-        .map(|n| {
-            let q = query(n, at);
-            let t = Instant::now();
-            black_box(table.decide(black_box(&q), &live));
-            t.elapsed()
-        })
-        .collect();
-    eprintln!("decide, 1 M codes: {}", percentiles(samples));
+    // Each decision timed alone: uniform and skewed traffic, without and with the
+    // explanation's text.
+    for (traffic, numbers) in [("uniform", &numbers), ("skewed", &skewed)] {
+        for explain in [false, true] {
+            let samples: Vec<Duration> = numbers
+                .iter()
+                .map(|n| {
+                    let mut q = query(n, at);
+                    q.explain = explain;
+                    let t = Instant::now();
+                    black_box(table.decide(black_box(&q), &live));
+                    t.elapsed()
+                })
+                .collect();
+            eprintln!(
+                "decide, 1 M codes, {traffic}, explain {explain}: {}",
+                percentiles(samples)
+            );
+        }
+    }
 
     // The same while another thread rebuilds the table and swaps it in, again and again.
     let current = Arc::new(RwLock::new(Arc::new(table)));
@@ -204,8 +215,10 @@ fn benches(c: &mut Criterion) {
         std::thread::spawn(move || {
             let mut swaps = 0;
             while !stop.load(Ordering::Relaxed) {
-                let fresh = RoutingTable::compile(facts(&prefixes, &decks)).unwrap();
-                *current.write().unwrap() = Arc::new(fresh);
+                let fresh = Arc::new(RoutingTable::compile(facts(&prefixes, &decks)).unwrap());
+                // Swap under the lock, free the old table after it (as service::routing).
+                let old = std::mem::replace(&mut *current.write().unwrap(), fresh);
+                drop(old);
                 swaps += 1;
             }
             swaps

@@ -333,6 +333,7 @@ async fn post_route(State(state): State<RouterState>, headers: HeaderMap, body: 
         call_id: &request.call_id,
         at: chrono::Utc::now(),
         ingress_interconnect_id: None,
+        explain: true,
     };
     let decision = state.app.router.decide(&query).await;
     (StatusCode::OK, Json(route_answer(decision))).into_response()

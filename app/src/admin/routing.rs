@@ -193,6 +193,7 @@ pub async fn simulate_route(form: SimulationForm) -> Result<SimulationView, AppE
                 call_id: "simulation",
                 at,
                 ingress_interconnect_id: sim.interconnect_id,
+                explain: true,
             };
             let mut decision = table.decide(&query, &live);
             if decision.refusal.is_none() {
@@ -267,16 +268,18 @@ fn strategy_options() -> Vec<(String, String)> {
 fn PlanList() -> impl IntoView {
     let (rows, reload) = load_in_browser(routing_plans);
     let open = RwSignal::new(false);
+    let navigate = use_navigate();
+    let created = Callback::new(move |id: i64| {
+        open.set(false);
+        navigate(&format!("/admin/routing-plans/{id}"), Default::default());
+    });
     view! {
         <PageHeader title="Routing plans" description="Which suppliers carry each customer service's calls, in what order, and never at a loss.">
             <button type="button" class="button button--primary" on:click=move |_| open.set(true)>"New routing plan"</button>
         </PageHeader>
         <Dialog title="New routing plan" open>
             <PlanSettings id=None initial=RoutingPlanForm { strategy: "lcr".into(), ..Default::default() }
-                on_saved=Callback::new(move |id: i64| {
-                    open.set(false);
-                    use_navigate()(&format!("/admin/routing-plans/{id}"), Default::default());
-                })/>
+                on_saved=created/>
         </Dialog>
         {move || match rows.get() {
             None => view! { <Loading/> }.into_any(),
@@ -395,10 +398,11 @@ fn PlanLoaded(detail: RoutingPlanDetail, reload: Callback<()>) -> impl IntoView 
         move |()| reload.run(()),
     );
     let remove = Action::new(move |_: &()| async move { delete_routing_plan(id).await });
+    let navigate = use_navigate();
     Effect::new(move |_| match remove.value().get() {
         Some(Ok(())) => {
             toaster.success("Routing plan deleted");
-            use_navigate()("/admin/routing-plans", Default::default());
+            navigate("/admin/routing-plans", Default::default());
         }
         Some(Err(e)) => toaster.error(format!("Not deleted: {e}")),
         None => {}

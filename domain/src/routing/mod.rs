@@ -162,6 +162,10 @@ pub struct RouteQuery<'a> {
     /// Decide as if the call came from this ingress interconnect (route simulation by
     /// interconnect), skipping the address lookup; the tech prefix is still stripped.
     pub ingress_interconnect_id: Option<i64>,
+    /// Record the steps that passed too (the API's `explain`, the simulation); a
+    /// refusal's step is always recorded. Off, a decision formats no text on its way
+    /// to a route.
+    pub explain: bool,
 }
 
 /// A price from a deck for one minute of talk.
@@ -585,18 +589,20 @@ impl RoutingTable {
             .carrier_names
             .get(&ic.carrier_id)
             .map_or("?", String::as_str);
-        d.step(
-            "ingress",
-            true,
-            format!(
-                "{} of {carrier_name}{}",
-                ic.name,
-                ic.tech_prefix
-                    .as_deref()
-                    .map(|t| format!(", tech prefix {t} stripped"))
-                    .unwrap_or_default()
-            ),
-        );
+        if query.explain {
+            d.step(
+                "ingress",
+                true,
+                format!(
+                    "{} of {carrier_name}{}",
+                    ic.name,
+                    ic.tech_prefix
+                        .as_deref()
+                        .map(|t| format!(", tech prefix {t} stripped"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
 
         // 2. Account.
         if !ic.active {
@@ -625,11 +631,13 @@ impl RoutingTable {
                 format!("{carrier_name} is blocked: its available credit reached zero"),
             );
         }
-        d.step(
-            "account",
-            true,
-            format!("{carrier_name} active, not blocked"),
-        );
+        if query.explain {
+            d.step(
+                "account",
+                true,
+                format!("{carrier_name} active, not blocked"),
+            );
+        }
 
         // 3. Validation.
         let b_after_prefix = ic
@@ -645,11 +653,13 @@ impl RoutingTable {
                 format!("number rules of {}: {rejection}", ic.name),
             );
         }
-        d.step(
-            "validation",
-            true,
-            "the number rules accept the call".into(),
-        );
+        if query.explain {
+            d.step(
+                "validation",
+                true,
+                "the number rules accept the call".into(),
+            );
+        }
 
         // 4. Translation.
         let mut a = a_received.to_owned();
@@ -664,32 +674,36 @@ impl RoutingTable {
         };
         d.a_number = e164_digits(&a).unwrap_or(a);
         d.b_number = b_e164;
-        d.step(
-            "translation",
-            true,
-            if d.b_number == b_after_prefix {
-                format!("B {} unchanged", d.b_number)
-            } else {
-                format!("B {b_after_prefix} → {}", d.b_number)
-            },
-        );
+        if query.explain {
+            d.step(
+                "translation",
+                true,
+                if d.b_number == b_after_prefix {
+                    format!("B {} unchanged", d.b_number)
+                } else {
+                    format!("B {b_after_prefix} → {}", d.b_number)
+                },
+            );
+        }
 
         // 5. Sell rate.
         let sell = match self.sell_quote(sell_plan, &d.b_number, query.at) {
             Ok(q) => q,
             Err(reason) => return d.refuse("sell_rate", 404, reason),
         };
-        d.step(
-            "sell_rate",
-            true,
-            format!(
-                "{} ({}) at {}/min, a minute costs {}",
-                sell.prefix,
-                sell.destination,
-                money(sell.rate_micros),
-                money(sell.minute_cost_micros)
-            ),
-        );
+        if query.explain {
+            d.step(
+                "sell_rate",
+                true,
+                format!(
+                    "{} ({}) at {}/min, a minute costs {}",
+                    sell.prefix,
+                    sell.destination,
+                    money(sell.rate_micros),
+                    money(sell.minute_cost_micros)
+                ),
+            );
+        }
 
         // 7. Credit (6, capacity, is the service layer's).
         let Some(affordable) = affordable_seconds(
@@ -708,15 +722,17 @@ impl RoutingTable {
             return d.refuse("credit", 402, reason);
         };
         d.max_duration_s = affordable.min(ic.max_call_secs);
-        d.step(
-            "credit",
-            true,
-            format!(
-                "{} available: calls up to {} s",
-                money(credit.available_micros),
-                d.max_duration_s
-            ),
-        );
+        if query.explain {
+            d.step(
+                "credit",
+                true,
+                format!(
+                    "{} available: calls up to {} s",
+                    money(credit.available_micros),
+                    d.max_duration_s
+                ),
+            );
+        }
 
         // 8. Routes.
         let Some(plan) = ic.routing_plan_id.and_then(|id| self.plans.get(&id)) else {
@@ -844,15 +860,17 @@ impl RoutingTable {
             };
             return d.refuse("routes", code, reason);
         }
-        d.step(
-            "routes",
-            true,
-            format!(
-                "{} route(s) by {} for {prefix_text}",
-                d.routes.len(),
-                plan.plan.strategy.label()
-            ),
-        );
+        if query.explain {
+            d.step(
+                "routes",
+                true,
+                format!(
+                    "{} route(s) by {} for {prefix_text}",
+                    d.routes.len(),
+                    plan.plan.strategy.label()
+                ),
+            );
+        }
         d
     }
 

@@ -164,6 +164,7 @@ fn query<'a>(src: &str, a: &'a str, b: &'a str) -> RouteQuery<'a> {
         call_id: "call-1",
         at: at(),
         ingress_interconnect_id: None,
+        explain: true,
     }
 }
 

@@ -362,16 +362,21 @@ impl Router {
         } else {
             old_live.quality.clone()
         };
-        let mut current = self.current.write().expect("router lock");
-        if let Some(table) = table {
-            current.table = table;
-            current.fingerprint = fingerprint;
-            current.built_at = now;
-        }
-        current.live = Arc::new(LiveState { credit, quality });
-        if quality_due {
-            current.quality_at = Some(now);
-        }
+        let live = Arc::new(LiveState { credit, quality });
+        // The old table and state are dropped after the lock is released: freeing a
+        // large table takes milliseconds, and no lookup may wait for it.
+        let (_old_table, _old_live) = {
+            let mut current = self.current.write().expect("router lock");
+            let old_table = table.map(|table| {
+                current.fingerprint = fingerprint;
+                current.built_at = now;
+                std::mem::replace(&mut current.table, table)
+            });
+            if quality_due {
+                current.quality_at = Some(now);
+            }
+            (old_table, std::mem::replace(&mut current.live, live))
+        };
         Ok(stale)
     }
 

@@ -28,6 +28,7 @@ fn query<'a>(b: &'a str, call_id: &'a str) -> RouteQuery<'a> {
         call_id,
         at: Utc::now(),
         ingress_interconnect_id: None,
+        explain: true,
     }
 }
 

@@ -1,0 +1,31 @@
+-- wrk script for POST /api/v1/route (scripts/bench-route.sh): every request a different
+-- call id, the B-numbers of testdata/sipp/calls_airtel.csv in turn, the switch key from
+-- DIDTRON_KEY.
+local numbers = {}
+
+init = function(args)
+  local file = io.open(os.getenv("NUMBERS") or "testdata/sipp/calls_airtel.csv", "r")
+  for line in file:lines() do
+    local b = line:match("^[^;]*;([0-9]+);")
+    if b then numbers[#numbers + 1] = b end
+  end
+  file:close()
+end
+
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("DIDTRON_KEY") or "")
+
+local counter = 0
+request = function()
+  counter = counter + 1
+  local b = numbers[(counter % #numbers) + 1]
+  local body = '{"source_ip":"127.0.0.1","source_port":5060,"a_number":"442079000000","b_number":"'
+    .. b .. '","call_id":"load-' .. counter .. '-' .. math.random(1, 1000000000) .. '"}'
+  return wrk.format(nil, nil, nil, body)
+end
+
+local statuses = {}
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
