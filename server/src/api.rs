@@ -296,16 +296,17 @@ async fn post_route(State(state): State<RouterState>, headers: HeaderMap, body: 
     if let Err(response) = source(&state, &headers).await {
         return response;
     }
-    let request: RouteRequest =
-        match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            Err(e) => return problem(
+    let request: RouteRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return problem(
                 StatusCode::BAD_REQUEST,
                 &format!(
                     "the body is not a routing request: {e} (source_ip and b_number are required)"
                 ),
-            ),
-        };
+            )
+        }
+    };
     let Ok(source_ip) = request.source_ip.trim().parse::<std::net::IpAddr>() else {
         return problem(
             StatusCode::BAD_REQUEST,
