@@ -64,5 +64,6 @@ test('a routing plan is created, its entries are checked, and a call is simulate
   assert.match(await outcome.innerText(), /Refused with 403: unknown source: no ingress interconnect has the address 192\.0\.2\.77/);
   assert.match(await page.getByTestId('simulation-steps').innerText(), /ingress — refused/);
   await expectAccessible(page, 'route simulation result');
-  assert.deepEqual(page.consoleErrors, []);
+  // The refused entries answer 422 (a validation error the page shows); nothing else.
+  assert.deepEqual(page.consoleErrors.filter((e) => !e.includes('status of 422')), []);
 });
