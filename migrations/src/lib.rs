@@ -23,6 +23,7 @@ mod m20261122_000013_rerate_runs;
 mod m20261122_000014_cdr_interconnect_index;
 mod m20261122_000015_ledger_checks;
 mod m20261122_000016_routing_plans;
+mod m20261122_000017_ledger_carrier_check;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000014_cdr_interconnect_index::Migration),
             Box::new(m20261122_000015_ledger_checks::Migration),
             Box::new(m20261122_000016_routing_plans::Migration),
+            Box::new(m20261122_000017_ledger_carrier_check::Migration),
         ]
     }
 }

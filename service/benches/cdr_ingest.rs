@@ -6,7 +6,8 @@
 //!
 //! Run: `cargo bench -p service --bench cdr_ingest`. `TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; a fresh database is made and dropped),
-//! `BENCH_ROWS` (default 200 000), `BENCH_BATCH` (records per request, default 10 000).
+//! `BENCH_ROWS` (default 200 000), `BENCH_BATCH` (records per request, default 10 000),
+//! `BENCH_CONCURRENCY` (requests in flight at once, default 1).
 //! Needs `psql` on PATH. Results: BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
@@ -67,6 +68,10 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
+    let concurrency: usize = std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     std::env::set_var(
         "TEST_DATABASE_URL",
         std::env::var("TEST_DATABASE_URL")
@@ -87,7 +92,10 @@ async fn main() {
     };
     let world = service::testing::billing_world(&ctx).await;
     let bodies = bodies(rows, batch);
-    println!("{rows} CDRs in {} requests of {batch}", bodies.len());
+    println!(
+        "{rows} CDRs in {} requests of {batch}, {concurrency} at a time",
+        bodies.len()
+    );
 
     // Reading (what the API handler does before ingest), timed apart.
     let started = Instant::now();
@@ -97,33 +105,78 @@ async fn main() {
         .collect();
     let parse = started.elapsed();
 
+    // Requests in flight at once, as a switch's several CDR workers post them.
+    let streams = concurrency.max(1);
     let decks = DeckCache::new();
+    let mut queues: Vec<Vec<_>> = (0..streams).map(|_| Vec::new()).collect();
+    for (i, records) in parsed.into_iter().enumerate() {
+        queues[i % streams].push(records);
+    }
     let started = Instant::now();
+    let workers = queues.into_iter().map(|queue| {
+        let (db, decks, source) = (db.clone(), decks.clone(), world.source);
+        tokio::spawn(async move {
+            let mut stored = 0;
+            for records in queue {
+                let report = cdrs::ingest(&db, &decks, source, records).await.unwrap();
+                assert_eq!(report.rated, report.received, "{report:?}");
+                stored += report.stored;
+            }
+            stored
+        })
+    });
     let mut stored = 0;
-    for records in parsed {
-        let report = cdrs::ingest(db, &decks, world.source, records)
-            .await
-            .unwrap();
-        assert_eq!(report.rated, report.received, "{report:?}");
-        stored += report.stored;
+    for worker in workers.collect::<Vec<_>>() {
+        stored += worker.await.expect("an ingest worker");
     }
     let ingest = started.elapsed();
     assert_eq!(stored, rows);
 
-    // The same rows, as stored, copied out and back in with binary COPY.
-    let file = dir.join("cdrs.bin");
+    // The same rows, as stored, copied out and back in with binary COPY, in as many
+    // streams at once as ingest had requests in flight (rows split by id).
     let url = &env.database_url;
-    psql(
-        url,
-        &format!("\\copy cdrs TO '{}' WITH (FORMAT binary)", file.display()),
-    );
+    let files: Vec<_> = (0..streams)
+        .map(|k| {
+            let file = dir.join(format!("cdrs-{k}.bin"));
+            psql(
+                url,
+                &format!(
+                    "\\copy (SELECT * FROM cdrs WHERE id % {streams} = {k} ORDER BY id) TO '{}' WITH (FORMAT binary)",
+                    file.display()
+                ),
+            );
+            file
+        })
+        .collect();
     db.execute_unprepared("TRUNCATE cdrs").await.unwrap();
     psql(url, "VACUUM ANALYZE cdrs");
-    let copy = psql(
-        url,
-        &format!("\\copy cdrs FROM '{}' WITH (FORMAT binary)", file.display()),
-    );
-    let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for file in &files {
+            scope.spawn(move || {
+                psql(
+                    url,
+                    &format!("\\copy cdrs FROM '{}' WITH (FORMAT binary)", file.display()),
+                )
+            });
+        }
+    });
+    let copy = started.elapsed();
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let copied: i64 = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM cdrs",
+        ))
+        .await
+        .unwrap()
+        .expect("a count")
+        .try_get("", "n")
+        .unwrap();
+    assert_eq!(copied as usize, rows, "the copy stored every row");
 
     let per_s = |d: Duration| rows as f64 / d.as_secs_f64();
     println!(
@@ -137,7 +190,7 @@ async fn main() {
         per_s(ingest)
     );
     println!(
-        "binary COPY of the same rows ({:.0} MB): {:.2} s, {:.0} CDRs/s",
+        "binary COPY of the same rows ({:.0} MB, {streams} at a time): {:.2} s, {:.0} CDRs/s",
         bytes as f64 / 1e6,
         copy.as_secs_f64(),
         per_s(copy)

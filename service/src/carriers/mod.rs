@@ -256,8 +256,8 @@ pub async fn update_accounting(
     Ok(after)
 }
 
-/// Deletes a carrier that has never been used: no interconnects, no users (and, once
-/// CDRs exist, no traffic). Contacts and credit alerts go with it.
+/// Deletes a carrier that has never been used: no interconnects, no users, no ledger
+/// entries (calls, payments, adjustments). Contacts and credit alerts go with it.
 ///
 /// Errors: `Conflict` saying why and suggesting deactivation; `NotFound`.
 pub async fn delete_carrier(db: &DatabaseConnection, actor: &Actor, id: i64) -> ServiceResult<()> {
@@ -271,13 +271,25 @@ pub async fn delete_carrier(db: &DatabaseConnection, actor: &Actor, id: i64) -> 
         .filter(user::Column::CarrierId.eq(id))
         .count(&txn)
         .await?;
-    if interconnects > 0 || users > 0 {
+    // The ledger's carrier is checked here, not by a foreign key (migration
+    // `m20261122_000017_ledger_carrier_check`): the account's history is kept.
+    let entries = crate::entity::ledger_entry::Entity::find()
+        .filter(crate::entity::ledger_entry::Column::CarrierId.eq(id))
+        .count(&txn)
+        .await?;
+    if interconnects > 0 || users > 0 || entries > 0 {
         let mut reasons = Vec::new();
         if interconnects > 0 {
             reasons.push(format!("{interconnects} interconnect(s)"));
         }
         if users > 0 {
             reasons.push(format!("{users} portal user(s)"));
+        }
+        if entries > 0 {
+            reasons.push(match entries {
+                1 => "1 ledger entry".to_owned(),
+                n => format!("{n} ledger entries"),
+            });
         }
         return Err(ServiceError::Conflict(format!(
             "{} has {} and cannot be deleted. Set its status to Inactive instead.",

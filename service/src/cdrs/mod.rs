@@ -434,7 +434,17 @@ fn row(
     let supplier = m.and_then(|m| m.supplier);
     let cust = outcome.explain.customer.as_ref();
     let supp = outcome.explain.supplier.as_ref();
-    let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    // At most `n` characters (a column's length); a text of at most `n` bytes has at
+    // most `n` characters, so the common case copies without walking the characters.
+    let clip = |s: &str, n: usize| {
+        if s.len() <= n {
+            return s.to_owned();
+        }
+        match s.char_indices().nth(n) {
+            Some((end, _)) => s[..end].to_owned(),
+            None => s.to_owned(),
+        }
+    };
     cdr::ActiveModel {
         id: NotSet,
         source_id: Set(source_id),
@@ -481,6 +491,21 @@ fn row(
         created_at: Set(now),
         updated_at: Set(now),
     }
+}
+
+/// The `cdrs` rows of `records`, in order, made as they are taken (a named function,
+/// not a closure: a closure here would make `ingest`'s future not `Send` for every
+/// lifetime, rust-lang/rust#64552).
+fn rows_of<'a>(
+    source_id: i64,
+    records: &'a [ReceivedCdr],
+    outcomes: &'a [Outcome],
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = cdr::ActiveModel> + Send + 'a {
+    records
+        .iter()
+        .zip(outcomes)
+        .map(move |(r, o)| row(source_id, r, o, now))
 }
 
 /// Ledger entries of a batch and their sums per carrier, written together.
@@ -565,22 +590,14 @@ impl Postings {
 
     /// Inserts the entries, adds their sums to the running balances and runs credit
     /// control for the carriers touched, on `txn`.
-    async fn write<C: ConnectionTrait>(
+    async fn write<C: crate::db::InsertRows>(
         self,
         txn: &C,
         currencies: &HashMap<i64, String>,
         now: DateTime<Utc>,
     ) -> ServiceResult<credit::CreditChanges> {
         let touched: Vec<i64> = self.balances.keys().copied().collect();
-        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            crate::db::insert_json_rows(txn, &self.entries, "").await?;
-        } else {
-            for chunk in self.entries.chunks(INSERT_CHUNK) {
-                ledger_entry::Entity::insert_many(chunk.to_vec())
-                    .exec_without_returning(txn)
-                    .await?;
-            }
-        }
+        txn.insert_rows(self.entries).await?;
         for (carrier_id, (amount, last_cdr)) in self.balances {
             let stmt = carrier_balance::Entity::insert(carrier_balance::ActiveModel {
                 carrier_id: Set(carrier_id),
@@ -650,6 +667,11 @@ async fn process(
 /// Stores, mediates, rates and posts `records` from source (API key) `source_id`, all in
 /// one transaction (see the module documentation).
 ///
+/// On PostgreSQL the CDR rows and their ledger entries go in with binary `COPY`
+/// ([`crate::db::CopyTransaction`]); a batch holding a call already stored (a replay,
+/// or a concurrent request's) is stored again on the `ON CONFLICT` path, in a new
+/// transaction, so each call is still billed once. SQLite uses multi-row `INSERT`s.
+///
 /// Errors: the database's (nothing is stored then, and the switch retries); `Internal`
 /// when the stored configuration cannot be compiled.
 pub async fn ingest(
@@ -674,38 +696,142 @@ pub async fn ingest(
     let incoming: Vec<&IncomingCdr> = records.iter().map(|r| &r.cdr).collect();
     let (outcomes, pricing) = process(db, cache, &incoming).await?;
     let now = Utc::now();
-
-    let txn = crate::db::begin_write(db).await?;
-    let mut inserted: HashMap<(String, String), i64> = HashMap::new();
-    let postgres = txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-    // PostgreSQL: the whole batch in one statement (see `db::insert_json_rows`).
-    let chunk = if postgres {
-        records.len()
-    } else {
-        INSERT_CHUNK
+    let rows = || rows_of(source_id, &records, &outcomes, now);
+    let batch = Batch {
+        records: &records,
+        outcomes: &outcomes,
+        pricing: &pricing,
+        now,
     };
-    for (chunk_records, chunk_outcomes) in records.chunks(chunk).zip(outcomes.chunks(chunk)) {
-        let models = chunk_records
-            .iter()
-            .zip(chunk_outcomes)
-            .map(|(r, o)| row(source_id, r, o, now));
-        if postgres {
-            let models: Vec<cdr::ActiveModel> = models.collect();
-            let found = crate::db::insert_json_rows(
-                &txn,
+
+    let mut stored = false;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // The bulk path: binary COPY of the rows (see `copy_cdrs`).
+        let txn = crate::db::CopyTransaction::begin(db).await?;
+        if let Some(inserted) = copy_cdrs(&txn, &records, rows()).await? {
+            post(&txn, &batch, &inserted, &mut report).await?;
+            txn.commit().await?;
+            stored = true;
+        }
+    }
+    if !stored {
+        let txn = crate::db::begin_write(db).await?;
+        let inserted = insert_cdrs(&txn, rows().collect()).await?;
+        post(&txn, &batch, &inserted, &mut report).await?;
+        txn.commit().await?;
+    }
+    report.duplicates += report.received - records.len();
+    metrics::counter!("didtron_cdrs_stored_total").increment(report.stored as u64);
+    Ok(report)
+}
+
+/// A request's records with their outcomes, as `ingest` stores and posts them.
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    records: &'a [ReceivedCdr],
+    outcomes: &'a [Outcome],
+    pricing: &'a Pricing,
+    now: DateTime<Utc>,
+}
+
+/// The stored id of each new CDR, by (call id, leg).
+type Inserted = HashMap<(String, String), i64>;
+
+/// PostgreSQL's bulk path for a batch of CDR rows (`rows`, made from `records` in
+/// order, none of them repeated within the batch): their ids are taken from the `cdrs`
+/// sequence in one statement, and the rows go in with one binary `COPY`
+/// ([`crate::db::CopyTransaction::copy_rows`]), made as they are sent. Returns the
+/// new rows' ids.
+///
+/// The path is optimistic: when any of the calls is already stored for the source (a
+/// switch's replay, or a concurrent request that stored it first), the unique index
+/// refuses the copy, the transaction can only be dropped, and `None` says so; the
+/// caller then stores the batch with [`insert_cdrs`], whose `ON CONFLICT` skips what is
+/// stored and counts it as repeated.
+///
+/// Errors: the database's, other than that unique violation.
+async fn copy_cdrs(
+    txn: &crate::db::CopyTransaction,
+    records: &[ReceivedCdr],
+    rows: impl Iterator<Item = cdr::ActiveModel>,
+) -> ServiceResult<Option<Inserted>> {
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    let ids: Vec<i64> = match txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT array_agg(nextval(pg_get_serial_sequence('cdrs', 'id'))) AS ids \
+             FROM generate_series(1, $1)",
+            [Value::BigInt(Some(records.len() as i64))],
+        ))
+        .await?
+    {
+        Some(row) => row.try_get("", "ids")?,
+        None => Vec::new(),
+    };
+    if ids.len() != records.len() {
+        return Err(ServiceError::Internal(format!(
+            "the cdrs sequence gave {} ids for {} rows",
+            ids.len(),
+            records.len()
+        )));
+    }
+    let inserted: Inserted = records
+        .iter()
+        .zip(&ids)
+        .map(|(r, &id)| ((r.cdr.call_id.clone(), r.cdr.leg.clone()), id))
+        .collect();
+    let rows = rows.zip(ids).map(|(mut model, id)| {
+        model.id = Set(id);
+        model
+    });
+    match txn.copy_rows(rows).await {
+        Ok(_) => Ok(Some(inserted)),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            tracing::debug!("some of these CDRs are stored already; storing with ON CONFLICT");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores a batch of CDR rows, skipping those already stored (`ON CONFLICT (source,
+/// call id, leg) DO NOTHING`), and returns the new rows' ids: on PostgreSQL in one
+/// [`crate::db::insert_json_rows`] statement, on SQLite in multi-row `INSERT`s of
+/// [`INSERT_CHUNK`] rows.
+///
+/// Errors: the database's.
+async fn insert_cdrs(
+    txn: &sea_orm::DatabaseTransaction,
+    models: Vec<cdr::ActiveModel>,
+) -> ServiceResult<Inserted> {
+    let mut inserted = Inserted::new();
+    let mut keep = |found: Vec<sea_orm::QueryResult>| -> ServiceResult<()> {
+        for row in found {
+            let id: i64 = row.try_get("", "id")?;
+            let call_id: String = row.try_get("", "call_id")?;
+            let leg: String = row.try_get("", "leg")?;
+            inserted.insert((call_id, leg), id);
+        }
+        Ok(())
+    };
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        keep(
+            crate::db::insert_json_rows(
+                txn,
                 &models,
                 "ON CONFLICT (source_id, call_id, leg) DO NOTHING RETURNING id, call_id, leg",
             )
-            .await?;
-            for row in found {
-                let id: i64 = row.try_get("", "id")?;
-                let call_id: String = row.try_get("", "call_id")?;
-                let leg: String = row.try_get("", "leg")?;
-                inserted.insert((call_id, leg), id);
-            }
-            continue;
-        }
-        let mut stmt = cdr::Entity::insert_many(models)
+            .await?,
+        )?;
+        return Ok(inserted);
+    }
+    for chunk in models.chunks(INSERT_CHUNK) {
+        let mut stmt = cdr::Entity::insert_many(chunk.to_vec())
             .on_conflict(
                 OnConflict::columns([cdr::Column::SourceId, cdr::Column::CallId, cdr::Column::Leg])
                     .do_nothing()
@@ -717,17 +843,27 @@ pub async fn ingest(
             cdr::Column::CallId,
             cdr::Column::Leg,
         ]));
-        for found in txn.query_all(&stmt).await? {
-            let id: i64 = found.try_get("", "id")?;
-            let call_id: String = found.try_get("", "call_id")?;
-            let leg: String = found.try_get("", "leg")?;
-            inserted.insert((call_id, leg), id);
-        }
+        keep(txn.query_all(&stmt).await?)?;
     }
+    Ok(inserted)
+}
 
-    // Ledger postings of the new rows, and their sums per carrier.
+/// Counts the batch's new and repeated records into `report` and posts the new ones to
+/// the ledger, the running balances and credit control, on `txn`.
+async fn post<C: crate::db::InsertRows>(
+    txn: &C,
+    batch: &Batch<'_>,
+    inserted: &Inserted,
+    report: &mut IngestReport,
+) -> ServiceResult<()> {
+    let Batch {
+        records,
+        outcomes,
+        pricing,
+        now,
+    } = *batch;
     let mut ledger = Postings::default();
-    for (record, outcome) in records.iter().zip(&outcomes) {
+    for (record, outcome) in records.iter().zip(outcomes) {
         let key = (record.cdr.call_id.clone(), record.cdr.leg.clone());
         let Some(&cdr_id) = inserted.get(&key) else {
             report.duplicates += 1;
@@ -737,11 +873,8 @@ pub async fn ingest(
         report.count(outcome.status);
         ledger.add(cdr_id, &record.cdr, outcome, &pricing.currencies, now);
     }
-    ledger.write(&txn, &pricing.currencies, now).await?;
-    txn.commit().await?;
-    report.duplicates += report.received - records.len();
-    metrics::counter!("didtron_cdrs_stored_total").increment(report.stored as u64);
-    Ok(report)
+    ledger.write(txn, &pricing.currencies, now).await?;
+    Ok(())
 }
 
 /// A carrier's running balance (micro-units of its currency; DIDTron's side: negative

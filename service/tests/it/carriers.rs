@@ -355,6 +355,28 @@ async fn carriers_in_use_are_not_deleted_and_contacts_and_alerts_belong_to_their
                 .len(),
             1
         );
+        // A carrier with an account history (here a payment) keeps it: not deleted.
+        let paid = carrier(db, "Paid Co", "PAIDCO", "customer").await;
+        service::cdrs::post_adjustment(
+            db,
+            &admin(),
+            paid,
+            &domain::cdr::PostingForm {
+                kind: "payment".into(),
+                amount: "50".into(),
+                memo: "wire 1".into(),
+            },
+        )
+        .await
+        .unwrap();
+        match carriers::delete_carrier(db, &admin(), paid)
+            .await
+            .unwrap_err()
+        {
+            ServiceError::Conflict(text) => assert!(text.contains("1 ledger entr"), "{text}"),
+            e => panic!("{e:?}"),
+        }
+        assert!(carriers::get_carrier(db, paid).await.is_ok());
         carriers::delete_carrier(db, &admin(), other)
             .await
             .expect("an unused carrier can be deleted");

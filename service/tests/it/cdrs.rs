@@ -426,6 +426,55 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
     }
 }
 
+/// Two requests bringing the same 300 calls at once (a switch retrying while the first
+/// is still being stored): on PostgreSQL one stores them with binary COPY and the
+/// other, refused by the unique index, falls back and finds them stored. Each call is
+/// stored and billed once.
+#[tokio::test]
+async fn the_same_calls_posted_twice_at_once_are_stored_and_billed_once() {
+    for env in testing::backends().await {
+        let db = &env.db;
+        let (w, dir) = world(&env).await;
+        let decks = DeckCache::new();
+        let body = (0..300)
+            .map(|i| {
+                kamailio(
+                    &format!("race-{i}"),
+                    "203.0.113.10",
+                    "919812345678",
+                    200,
+                    65_200,
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let records = cdrs::parse_body(body.as_bytes()).unwrap();
+        let (a, b) = tokio::join!(
+            cdrs::ingest(db, &decks, w.source, records.clone()),
+            cdrs::ingest(db, &decks, w.source, records)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            (
+                a.stored + b.stored,
+                a.duplicates + b.duplicates,
+                a.rated + b.rated
+            ),
+            (300, 300, 300),
+            "{}: {a:?} {b:?}",
+            env.name
+        );
+        assert_eq!(cdr::Entity::find().count(db).await.unwrap(), 300);
+        assert_eq!(ledger_entry::Entity::find().count(db).await.unwrap(), 600);
+        // 0.04 revenue and 0.03 cost per call (see the first test).
+        assert_eq!(balance(db, w.customer).await, -300 * 40_000, "{}", env.name);
+        assert_eq!(balance(db, w.supplier).await, 300 * 30_000, "{}", env.name);
+        assert_eq!(cdrs::reconcile(db, false).await.unwrap(), vec![]);
+        let _ = std::fs::remove_dir_all(dir);
+        env.cleanup().await;
+    }
+}
+
 #[test]
 fn unreadable_records_are_named_and_nothing_is_accepted() {
     let good = kamailio("c1", "203.0.113.10", "4420", 200, 1000);
