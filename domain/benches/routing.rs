@@ -107,6 +107,7 @@ fn facts(prefixes: &[String], decks: &HashMap<i64, Arc<PlanDeck>>) -> RoutingFac
             entries,
         }],
         carrier_names: HashMap::new(),
+        carrier_caps: HashMap::new(),
     }
 }
 

@@ -251,6 +251,9 @@ pub struct CarrierDetailsForm {
     pub noc_email: String,
     pub category_id: String,
     pub group_id: String,
+    /// Traffic limits over all of the carrier's ingress interconnects; empty = 0.
+    pub max_cps: String,
+    pub max_channels: String,
 }
 
 /// Valid carrier details.
@@ -266,7 +269,10 @@ pub struct CarrierDetailsForm {
 /// - `default_codecs`: trimmed names, none blank, no duplicates (ignoring case); whether
 ///   each is in the codec catalogue is the caller's check (it needs the database);
 /// - `noc_email`: normalised by [`EmailAddress::parse`];
-/// - `category_id`, `group_id`: positive ids, or `None`.
+/// - `category_id`, `group_id`: positive ids, or `None`;
+/// - `max_cps` (0–10 000) and `max_channels` (0–100 000): new calls per second and
+///   concurrent calls over all of the carrier's ingress interconnects together, 0 = no
+///   limit (the same bounds as an interconnect's own, checked by routing step 6).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CarrierDetails {
     pub name: String,
@@ -283,6 +289,8 @@ pub struct CarrierDetails {
     pub noc_email: Option<String>,
     pub category_id: Option<i64>,
     pub group_id: Option<i64>,
+    pub max_cps: u32,
+    pub max_channels: u32,
 }
 
 /// Every IANA time zone name [`validate_carrier_details`] accepts, in the tz database's
@@ -436,6 +444,16 @@ pub fn validate_carrier_details(form: &CarrierDetailsForm) -> Result<CarrierDeta
     let noc_email = take(&mut errors, "noc_email", optional_email(&form.noc_email));
     let category_id = take(&mut errors, "category_id", optional_id(&form.category_id));
     let group_id = take(&mut errors, "group_id", optional_id(&form.group_id));
+    let max_cps = take(
+        &mut errors,
+        "max_cps",
+        crate::interconnect::cps_limit(&form.max_cps),
+    );
+    let max_channels = take(
+        &mut errors,
+        "max_channels",
+        crate::interconnect::channel_limit(&form.max_channels),
+    );
     match (
         name,
         account_code,
@@ -449,6 +467,8 @@ pub fn validate_carrier_details(form: &CarrierDetailsForm) -> Result<CarrierDeta
         noc_email,
         category_id,
         group_id,
+        max_cps,
+        max_channels,
     ) {
         (
             Some(name),
@@ -463,6 +483,8 @@ pub fn validate_carrier_details(form: &CarrierDetailsForm) -> Result<CarrierDeta
             Some(noc_email),
             Some(category_id),
             Some(group_id),
+            Some(max_cps),
+            Some(max_channels),
         ) if errors.is_empty() => Ok(CarrierDetails {
             name,
             account_code,
@@ -478,6 +500,8 @@ pub fn validate_carrier_details(form: &CarrierDetailsForm) -> Result<CarrierDeta
             noc_email,
             category_id,
             group_id,
+            max_cps,
+            max_channels,
         }),
         _ => Err(errors),
     }
@@ -500,6 +524,8 @@ impl From<&CarrierDetails> for CarrierDetailsForm {
             noc_email: v.noc_email.clone().unwrap_or_default(),
             category_id: text_of(v.category_id),
             group_id: text_of(v.group_id),
+            max_cps: v.max_cps.to_string(),
+            max_channels: v.max_channels.to_string(),
         }
     }
 }
@@ -945,6 +971,8 @@ mod tests {
             noc_email: " NOC@Acme.Example ".into(),
             category_id: " 3 ".into(),
             group_id: "".into(),
+            max_cps: " 20 ".into(),
+            max_channels: "".into(),
         }
     }
 
@@ -961,6 +989,7 @@ mod tests {
         assert_eq!(v.noc_email.as_deref(), Some("noc@acme.example"));
         assert_eq!(v.category_id, Some(3));
         assert_eq!(v.group_id, None);
+        assert_eq!((v.max_cps, v.max_channels), (20, 0), "empty = no limit");
         assert_eq!(
             validate_carrier_details(&CarrierDetailsForm::from(&v)),
             Ok(v)
@@ -991,9 +1020,17 @@ mod tests {
             noc_email: "noc at acme".into(),
             category_id: "0".into(),
             group_id: "abc".into(),
+            max_cps: "10001".into(),
+            max_channels: "-1".into(),
             ..details()
         })
         .unwrap_err();
+        assert!(e
+            .get("max_cps")
+            .is_some_and(|m| m.contains("calls per second")));
+        assert!(e
+            .get("max_channels")
+            .is_some_and(|m| m.contains("concurrent channels")));
         assert!(e
             .get("customer_enabled")
             .unwrap()

@@ -1494,32 +1494,40 @@ pub struct Signalling {
     pub sip_transport: Transport,
 }
 
+/// A calls-per-second limit as typed: a whole number 0–[`MAX_CPS`], empty = 0 (no
+/// limit). Shared by an interconnect's Signalling tab and a carrier's traffic limits.
+pub(crate) fn cps_limit(text: &str) -> Result<u32, String> {
+    optional_whole_number(
+        text,
+        0,
+        u64::from(MAX_CPS),
+        "the calls per second",
+        "0 or empty for no limit",
+    )
+    .map(|n| n.unwrap_or(0) as u32)
+}
+
+/// A concurrent-calls limit as typed: a whole number 0–[`MAX_CHANNELS`], empty = 0 (no
+/// limit).
+pub(crate) fn channel_limit(text: &str) -> Result<u32, String> {
+    optional_whole_number(
+        text,
+        0,
+        u64::from(MAX_CHANNELS),
+        "the concurrent channels",
+        "0 or empty for no limit",
+    )
+    .map(|n| n.unwrap_or(0) as u32)
+}
+
 /// Validates the signalling form, reporting every bad field by its form name.
 pub fn validate_signalling(form: &SignallingForm) -> Result<Signalling, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let max_cps = take(
-        &mut errors,
-        "max_cps",
-        optional_whole_number(
-            &form.max_cps,
-            0,
-            u64::from(MAX_CPS),
-            "the calls per second",
-            "0 or empty for no limit",
-        )
-        .map(|n| n.unwrap_or(0) as u32),
-    );
+    let max_cps = take(&mut errors, "max_cps", cps_limit(&form.max_cps));
     let max_channels = take(
         &mut errors,
         "max_channels",
-        optional_whole_number(
-            &form.max_channels,
-            0,
-            u64::from(MAX_CHANNELS),
-            "the concurrent channels",
-            "0 or empty for no limit",
-        )
-        .map(|n| n.unwrap_or(0) as u32),
+        channel_limit(&form.max_channels),
     );
     let session_expires_secs = take(
         &mut errors,

@@ -112,6 +112,10 @@ pub struct RoutingFacts {
     pub plans: Vec<PlanFacts>,
     /// Carrier names by id, for explanations.
     pub carrier_names: HashMap<i64, String>,
+    /// Carriers' traffic limits over all of their ingress interconnects together,
+    /// `(max_cps, max_channels)` by carrier id, 0 = none (checked by the service
+    /// layer; carriers without limits may be left out).
+    pub carrier_caps: HashMap<i64, (u32, u32)>,
 }
 
 /// A carrier's credit as the ledger has it now.
@@ -324,6 +328,7 @@ pub struct RoutingTable {
     decks: HashMap<i64, Arc<PlanDeck>>,
     plans: HashMap<i64, CompiledPlan>,
     carrier_names: HashMap<i64, String>,
+    carrier_caps: HashMap<i64, (u32, u32)>,
     /// Dial codes and routing rules held, for sizing.
     size: (usize, usize),
 }
@@ -491,6 +496,7 @@ impl RoutingTable {
             decks: facts.decks,
             plans,
             carrier_names: facts.carrier_names,
+            carrier_caps: facts.carrier_caps,
             size: (codes, rules),
         })
     }
@@ -513,6 +519,20 @@ impl RoutingTable {
                 Some(carrier) => format!("{carrier} ({})", ic.facts.name),
                 None => ic.facts.name.clone(),
             })
+    }
+
+    /// The carrier's name, for messages.
+    pub fn carrier_name(&self, carrier_id: i64) -> Option<&str> {
+        self.carrier_names.get(&carrier_id).map(String::as_str)
+    }
+
+    /// The carrier's traffic limits over all of its ingress interconnects
+    /// `(max_cps, max_channels)`, 0 = none.
+    pub fn carrier_caps(&self, carrier_id: i64) -> (u32, u32) {
+        self.carrier_caps
+            .get(&carrier_id)
+            .copied()
+            .unwrap_or((0, 0))
     }
 
     /// The interconnect's CPS and channel caps `(max_cps, max_channels)`, 0 = none.

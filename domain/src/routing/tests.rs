@@ -139,6 +139,7 @@ fn facts() -> RoutingFacts {
             .into_iter()
             .map(|(id, n)| (id, n.to_owned()))
             .collect(),
+        carrier_caps: HashMap::from([(1, (5, 0))]),
     }
 }
 
@@ -468,4 +469,13 @@ fn the_customer_s_own_carrier_is_never_a_route() {
     let d = t.decide(&query("203.0.113.10", "", "912212345678"), &live("100"));
     assert_eq!(order(&d), vec![30, 40]);
     assert!(d.excluded[0].reason.contains("loop"));
+}
+
+#[test]
+fn carrier_limits_and_names_are_held_for_the_capacity_step() {
+    let t = RoutingTable::compile(facts()).unwrap();
+    assert_eq!(t.carrier_caps(1), (5, 0));
+    assert_eq!(t.carrier_caps(2), (0, 0), "a carrier without limits");
+    assert_eq!(t.carrier_name(2), Some("Airtel"));
+    assert_eq!(t.carrier_name(99), None);
 }

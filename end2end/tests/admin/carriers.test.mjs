@@ -55,9 +55,14 @@ test('a carrier is created, every tab filled and saved, and everything persists'
   await page.getByLabel('Timezone for reports').selectOption('Europe/London');
   await page.getByLabel('PCMA').check();
   await page.getByLabel('NOC e-mail').fill('noc@zeta.example');
+  await page.getByLabel(/Max concurrent calls, all ingress/).fill('30');
   await expectAccessible(page, 'Carrier Details tab');
   await page.getByRole('button', { name: 'Save details' }).click();
   await toast(page, 'Carrier details saved');
+  // The traffic limit is stored: it is there after a reload.
+  await page.reload();
+  await hydrated(page);
+  assert.equal(await page.getByLabel(/Max concurrent calls, all ingress/).inputValue(), '30');
 
   // Accounting: a bad value is named, then a good one saves.
   await openTab(page, 'accounting');

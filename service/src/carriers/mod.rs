@@ -62,6 +62,8 @@ pub async fn create_carrier(
         credit_limit_micros: Set(0),
         billing_cycle: Set("monthly".into()),
         payment_terms_days: Set(30),
+        max_cps: Set(0),
+        max_channels: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -225,6 +227,8 @@ pub async fn update_details(
     active.noc_email = Set(details.noc_email);
     active.category_id = Set(details.category_id);
     active.group_id = Set(details.group_id);
+    active.max_cps = Set(i64::from(details.max_cps));
+    active.max_channels = Set(i64::from(details.max_channels));
     active.updated_at = Set(Utc::now());
     let after = audit::save(&txn, actor, ENTITY, Some(id), Some(&before), active).await?;
     txn.commit().await?;
@@ -338,6 +342,8 @@ pub fn details_form(m: &carrier::Model) -> CarrierDetailsForm {
         noc_email: m.noc_email.clone().unwrap_or_default(),
         category_id: id_text(m.category_id),
         group_id: id_text(m.group_id),
+        max_cps: m.max_cps.to_string(),
+        max_channels: m.max_channels.to_string(),
     }
 }
 

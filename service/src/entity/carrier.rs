@@ -37,6 +37,11 @@ pub struct Model {
     pub payment_terms_days: i32,
     pub invoice_email: Option<String>,
     pub tax_id: Option<String>,
+    /// New calls per second over all of the carrier's ingress interconnects, 0 = no
+    /// limit (routing step 6).
+    pub max_cps: i64,
+    /// Concurrent calls over all of its ingress interconnects, 0 = no limit.
+    pub max_channels: i64,
     /// `lower(name) + " " + lower(account_code)`: what the carriers list searches.
     #[serde(skip)]
     pub search_key: String,

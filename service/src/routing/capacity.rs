@@ -1,11 +1,15 @@
 //! Routing step 6: calls per second and concurrent channels, per interconnect (the
-//! Signalling tab's `max_cps` and `max_channels`; 0 = no cap).
+//! Signalling tab's `max_cps` and `max_channels`, made tighter by the interconnect's
+//! channel plan, if any) and per customer carrier over all of its ingress
+//! interconnects (the Carrier Details tab's traffic limits); 0 = no cap.
 //!
 //! - **CPS**: a counter per ingress interconnect and UTC second (`cps:{id}:{second}`,
-//!   gone after 2 s); the call that takes it over the cap is refused with 503.
+//!   gone after 2 s), and one per customer carrier (`cps:carrier:{id}:{second}`); the
+//!   call that takes either over its cap is refused with 503.
 //! - **Channels**: a counting semaphore per interconnect (`channels:{id}`, [`Kv::acquire`])
-//!   whose holders are call ids. A routed call holds a slot on its ingress interconnect
-//!   and on its first route's egress interconnect; the other routes are only checked (a
+//!   and per customer carrier (`channels:carrier:{id}`) whose holders are call ids. A
+//!   routed call holds a slot on its ingress interconnect, on its carrier and on its
+//!   first route's egress interconnect; the other routes are only checked (a
 //!   supplier whose channels are all in use is skipped). The slots are listed under
 //!   `held:{call id}` and given back when the call's CDR arrives ([`release`]) or, if it
 //!   never does, when the longest call allowed (+ 60 s of ringing) has passed.
@@ -42,46 +46,64 @@ pub async fn apply(
     let Some(ingress) = decision.customer_interconnect else {
         return Ok(());
     };
-    let (max_cps, max_channels) = table.caps(ingress).unwrap_or((0, 0));
+    let ingress_caps = table.caps(ingress).unwrap_or((0, 0));
+    let carrier_caps = decision
+        .customer_carrier
+        .map_or((0, 0), |c| table.carrier_caps(c));
     let egress_caps: Vec<u32> = decision
         .routes
         .iter()
         .map(|r| table.caps(r.supplier_interconnect).map_or(0, |c| c.1))
         .collect();
-    if max_cps == 0 && max_channels == 0 && egress_caps.iter().all(|c| *c == 0) {
+    if ingress_caps == (0, 0) && carrier_caps == (0, 0) && egress_caps.iter().all(|c| *c == 0) {
         return Ok(());
     }
-    let name = |id: i64| table.party_name(id).unwrap_or_default();
-    if max_cps > 0 {
-        let second = Utc::now().timestamp();
-        let n = kv
-            .increment(&format!("cps:{ingress}:{second}"), Duration::from_secs(2))
-            .await?;
-        if n > i64::from(max_cps) {
-            super::refuse_capacity(
-                decision,
-                503,
-                format!("{} is over its {max_cps} calls per second", name(ingress)),
-            );
-            return Ok(());
-        }
+    // The calling side: the ingress interconnect, then its carrier over all of its
+    // ingress interconnects: (what to count under, (max_cps, max_channels), name).
+    let mut callers = vec![(
+        ingress.to_string(),
+        ingress_caps,
+        table.party_name(ingress).unwrap_or_default(),
+    )];
+    if let Some(carrier) = decision.customer_carrier {
+        callers.push((
+            format!("carrier:{carrier}"),
+            carrier_caps,
+            table.carrier_name(carrier).unwrap_or_default().to_owned(),
+        ));
     }
+    let name = |id: i64| table.party_name(id).unwrap_or_default();
     let hold = Duration::from_secs(u64::from(decision.max_duration_s.min(86_400)) + 60);
     let mut held: Vec<String> = Vec::new();
-    if max_channels > 0 {
-        let key = channel_key(ingress);
-        if !kv.acquire(&key, call_id, max_channels, hold).await? {
-            super::refuse_capacity(
-                decision,
-                503,
-                format!(
-                    "all {max_channels} channels of {} are in use",
-                    name(ingress)
-                ),
-            );
+    for (counted, (max_cps, max_channels), who) in callers {
+        let refusal = if max_cps > 0
+            && kv
+                .increment(
+                    &format!("cps:{counted}:{}", Utc::now().timestamp()),
+                    Duration::from_secs(2),
+                )
+                .await?
+                > i64::from(max_cps)
+        {
+            Some(format!("{who} is over its {max_cps} calls per second"))
+        } else if max_channels > 0 {
+            let key = format!("channels:{counted}");
+            if kv.acquire(&key, call_id, max_channels, hold).await? {
+                held.push(key);
+                None
+            } else {
+                Some(format!("all {max_channels} channels of {who} are in use"))
+            }
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            for key in &held {
+                kv.release(key, &[call_id.to_owned()]).await?;
+            }
+            super::refuse_capacity(decision, 503, reason);
             return Ok(());
         }
-        held.push(key);
     }
     let mut index = 0;
     let mut caps = egress_caps.into_iter();

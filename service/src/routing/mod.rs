@@ -36,10 +36,11 @@ use sea_orm::{
 use crate::cdrs::DeckCache;
 use crate::entity::{
     carrier, carrier_balance, interconnect, interconnect_address, interconnect_service, rate_plan,
-    service,
+    reference_item, service,
 };
 use crate::kv::Kv;
 use crate::{ServiceError, ServiceResult};
+use domain::catalog::ReferenceKind;
 
 /// How often `didtron serve` calls [`Router::refresh`].
 pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
@@ -71,6 +72,17 @@ pub async fn load_facts(db: &DatabaseConnection, decks: &DeckCache) -> ServiceRe
     links.sort_by_key(|l| l.service_id);
     let mut addresses = interconnect_address::Entity::find().all(db).await?;
     addresses.sort_by_key(|a| a.id);
+    // An interconnect's channel plan (Reference data) limits it as its own caps do.
+    let channel_plans: HashMap<i64, (u32, u32)> = reference_item::Entity::find()
+        .filter(reference_item::Column::Kind.eq(ReferenceKind::ChannelPlan.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let of = |v: Option<i64>| v.map_or(0, limit);
+            (p.id, (of(p.max_cps), of(p.max_channels)))
+        })
+        .collect();
     let mut facts = RoutingFacts::default();
     let mut plan_ids = std::collections::HashSet::new();
     for ic in interconnect::Entity::find().all(db).await? {
@@ -108,6 +120,9 @@ pub async fn load_facts(db: &DatabaseConnection, decks: &DeckCache) -> ServiceRe
                     })
             })
             .flatten();
+        let plan_caps = ic
+            .channel_plan_id
+            .and_then(|id| channel_plans.get(&id).copied());
         let active = carriers
             .get(&ic.carrier_id)
             .is_some_and(|c| c.status == "active")
@@ -125,8 +140,11 @@ pub async fn load_facts(db: &DatabaseConnection, decks: &DeckCache) -> ServiceRe
             number_rules,
             translation_rules,
             max_call_secs: u32::try_from(ic.max_call_duration_secs).unwrap_or(7200),
-            max_cps: u32::try_from(ic.max_cps).unwrap_or(0),
-            max_channels: u32::try_from(ic.max_channels).unwrap_or(0),
+            max_cps: tightest(limit(ic.max_cps), plan_caps.map_or(0, |(cps, _)| cps)),
+            max_channels: tightest(
+                limit(ic.max_channels),
+                plan_caps.map_or(0, |(_, channels)| channels),
+            ),
             service: service.and_then(|s| s.rate_plan_id.map(|p| (s.id, p))),
             routing_plan_id: service.and_then(|s| s.routing_plan_id),
             target,
@@ -149,8 +167,28 @@ pub async fn load_facts(db: &DatabaseConnection, decks: &DeckCache) -> ServiceRe
         }
     }
     facts.plans = plans::all_plan_facts(db).await?;
+    facts.carrier_caps = carriers
+        .values()
+        .filter(|c| c.max_cps > 0 || c.max_channels > 0)
+        .map(|c| (c.id, (limit(c.max_cps), limit(c.max_channels))))
+        .collect();
     facts.carrier_names = carriers.into_iter().map(|(id, c)| (id, c.name)).collect();
     Ok(facts)
+}
+
+/// A stored limit (0 = none) as routing holds it; a negative one is none.
+fn limit(stored: i64) -> u32 {
+    u32::try_from(stored).unwrap_or(0)
+}
+
+/// The tighter of two limits where 0 means none: an interconnect's own cap and its
+/// channel plan's.
+fn tightest(a: u32, b: u32) -> u32 {
+    match (a, b) {
+        (0, b) => b,
+        (a, 0) => a,
+        (a, b) => a.min(b),
+    }
 }
 
 /// Every carrier's available credit (balance + credit limit) and block, from the running
@@ -254,6 +292,7 @@ async fn fingerprint(db: &DatabaseConnection) -> ServiceResult<String> {
         "rate_plans",
         "routing_plans",
         "routing_plan_entries",
+        "reference_items",
     ];
     let mut sql = tables.iter().map(|t| part(t)).collect::<Vec<_>>();
     sql.push(

@@ -309,6 +309,114 @@ async fn routes_follow_the_configuration_credit_and_caps() {
             env.name
         );
 
+        // The customer carrier's own limit, over all of its ingress interconnects: one
+        // concurrent call (the trunk's caps off again).
+        service::carriers::interconnects::save_signalling(
+            db,
+            &actor(),
+            world.ingress,
+            &SignallingForm {
+                pai_mode: "pass".into(),
+                privacy_mode: "pass".into(),
+                sip_transport: "udp".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let customer = service::carriers::get_carrier(db, world.customer)
+            .await
+            .unwrap();
+        let details = service::carriers::details_form(&customer);
+        service::carriers::update_details(
+            db,
+            &actor(),
+            world.customer,
+            &domain::carrier::CarrierDetailsForm {
+                max_channels: "1".into(),
+                ..details.clone()
+            },
+        )
+        .await
+        .unwrap();
+        one.refresh(db).await.unwrap();
+        let held = one.decide(&query("912212345678", "carrier-1")).await;
+        assert_eq!(held.refusal, None, "{}", env.name);
+        let refusal = one
+            .decide(&query("912212345678", "carrier-2"))
+            .await
+            .refusal
+            .expect("the carrier's one channel is taken");
+        assert_eq!(refusal.code, 503, "{}", env.name);
+        assert!(
+            refusal.reason == format!("all 1 channels of {} are in use", customer.name),
+            "{}: {}",
+            env.name,
+            refusal.reason
+        );
+        capacity::release(&env.kv, &["carrier-1"]).await.unwrap();
+        let freed = one.decide(&query("912212345678", "carrier-3")).await;
+        assert_eq!(freed.refusal, None, "{}: released by the CDR", env.name);
+        capacity::release(&env.kv, &["carrier-3"]).await.unwrap();
+        service::carriers::update_details(db, &actor(), world.customer, &details)
+            .await
+            .unwrap();
+
+        // A channel plan from Reference data limits the trunk it is chosen for.
+        let plan = service::catalog::save_reference(
+            db,
+            &actor(),
+            domain::catalog::ReferenceKind::ChannelPlan,
+            None,
+            &domain::catalog::ReferenceForm {
+                name: "One line".into(),
+                description: "".into(),
+                max_channels: "1".into(),
+                max_cps: "100".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let trunk = service::carriers::interconnects::get_interconnect(db, world.ingress)
+            .await
+            .unwrap()
+            .interconnect;
+        service::carriers::interconnects::update_general(
+            db,
+            &actor(),
+            world.ingress,
+            &domain::interconnect::InterconnectForm {
+                channel_plan_id: plan.id.to_string(),
+                ..service::carriers::interconnects::general_form(&trunk)
+            },
+        )
+        .await
+        .unwrap();
+        one.refresh(db).await.unwrap();
+        assert_eq!(
+            one.decide(&query("912212345678", "plan-1")).await.refusal,
+            None
+        );
+        let refusal = one
+            .decide(&query("912212345678", "plan-2"))
+            .await
+            .refusal
+            .expect("the channel plan's one line is taken");
+        assert!(
+            refusal.code == 503 && refusal.reason.contains("all 1 channels"),
+            "{}: {refusal:?}",
+            env.name
+        );
+        capacity::release(&env.kv, &["plan-1"]).await.unwrap();
+        service::carriers::interconnects::update_general(
+            db,
+            &actor(),
+            world.ingress,
+            &service::carriers::interconnects::general_form(&trunk),
+        )
+        .await
+        .unwrap();
+
         // Spending the credit: the ledger moves the router's credit.
         pay(db, world.customer, "-0.99").await;
         one.refresh(db).await.unwrap();

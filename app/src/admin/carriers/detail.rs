@@ -238,6 +238,9 @@ fn DetailsTab(saved: RwSignal<CarrierOverview>) -> impl IntoView {
                         <p class="field__error" aria-live="polite">{move || errors.get("default_codecs")}</p>
                     </div>
                     <TextField label="NOC e-mail" name="noc_email" kind="email" bind=bind!(form.noc_email) errors/>
+                    <TextField label="Max calls per second, all ingress interconnects (0 = unlimited)" name="max_cps" kind="number" bind=bind!(form.max_cps) errors
+                        help="Calls over it are refused with 503, as each interconnect's own limit."/>
+                    <TextField label="Max concurrent calls, all ingress interconnects (0 = unlimited)" name="max_channels" kind="number" bind=bind!(form.max_channels) errors/>
                 </fieldset>
             </div>
             <FormActions label="Save details" pending errors/>
