@@ -39,6 +39,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
+use crate::db::INSERT_CHUNK;
 use crate::entity::{
     carrier, carrier_balance, cdr, interconnect, interconnect_address, interconnect_service,
     ledger_entry, rate_plan, service,
@@ -49,10 +50,6 @@ pub use ledger::{reconcile, BalanceMismatch};
 
 /// Most records one request may carry.
 pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
-
-/// Rows per multi-row INSERT (46 columns: inside SQLite's and PostgreSQL's parameter
-/// limits).
-const INSERT_CHUNK: usize = 500;
 
 /// One record as received: read, and its JSON text kept for re-processing.
 #[derive(Clone, Debug)]

@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
-use sea_orm::sea_query::{Iden, Values};
+use sea_orm::sea_query::Values;
 use sea_orm::sqlx::{self, AssertSqlSafe, Postgres};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityName, EntityTrait, ExecResult, Iterable, QueryResult, RuntimeErr, Statement, Value,
+    ExecResult, QueryResult, RuntimeErr, Statement, Value,
 };
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Mutex;
@@ -92,18 +92,8 @@ impl CopyTransaction {
         let Some(first) = rows.peek() else {
             return Ok(0);
         };
-        let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
-            .filter(|c| !matches!(first.get(*c), ActiveValue::NotSet))
-            .collect();
-        let names: Vec<String> = columns
-            .iter()
-            .map(|c| format!("\"{}\"", c.to_string()))
-            .collect();
-        let table = <A::Entity as Default>::default().table_name().to_owned();
-        let sql = format!(
-            "COPY \"{table}\" ({}) FROM STDIN WITH (FORMAT binary)",
-            names.join(", ")
-        );
+        let (table, columns, names) = super::bulk_columns(first);
+        let sql = format!("COPY \"{table}\" ({names}) FROM STDIN WITH (FORMAT binary)");
         let field_count = i16::try_from(columns.len())
             .map_err(|_| DbErr::Custom(format!("copy into {table}: too many columns")))?;
 
@@ -189,6 +179,12 @@ fn encode(buf: &mut Vec<u8>, value: ActiveValue<Value>, table: &str) -> Result<(
     Ok(())
 }
 
+/// `stmt` as a sqlx query, its values bound as SeaORM binds them.
+fn bound(stmt: Statement) -> sqlx::query::Query<'static, Postgres, SqlxValues> {
+    let values = SqlxValues(stmt.values.unwrap_or(Values(Vec::new())));
+    sqlx::query_with(AssertSqlSafe(stmt.sql), values)
+}
+
 #[async_trait::async_trait]
 impl ConnectionTrait for CopyTransaction {
     fn get_database_backend(&self) -> DbBackend {
@@ -196,9 +192,8 @@ impl ConnectionTrait for CopyTransaction {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let values = SqlxValues(stmt.values.unwrap_or(Values(Vec::new())));
         let mut txn = self.txn.lock().await;
-        sqlx::query_with(AssertSqlSafe(stmt.sql), values)
+        bound(stmt)
             .execute(&mut **txn)
             .await
             .map(ExecResult::from)
@@ -215,9 +210,8 @@ impl ConnectionTrait for CopyTransaction {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let values = SqlxValues(stmt.values.unwrap_or(Values(Vec::new())));
         let mut txn = self.txn.lock().await;
-        sqlx::query_with(AssertSqlSafe(stmt.sql), values)
+        bound(stmt)
             .fetch_optional(&mut **txn)
             .await
             .map(|row| row.map(QueryResult::from))
@@ -225,9 +219,8 @@ impl ConnectionTrait for CopyTransaction {
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let values = SqlxValues(stmt.values.unwrap_or(Values(Vec::new())));
         let mut txn = self.txn.lock().await;
-        sqlx::query_with(AssertSqlSafe(stmt.sql), values)
+        bound(stmt)
             .fetch_all(&mut **txn)
             .await
             .map(|rows| rows.into_iter().map(QueryResult::from).collect())

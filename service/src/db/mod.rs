@@ -12,9 +12,34 @@ pub use migrations::{Migrator, MigratorTrait};
 mod copy;
 pub use copy::CopyTransaction;
 
-/// Rows per multi-row `INSERT` on SQLite in [`InsertRows`] (46 columns × 500 stays
-/// inside SQLite's 32 766 parameters).
-const INSERT_CHUNK: usize = 500;
+/// Rows per multi-row `INSERT` on SQLite (46 columns × 500 stays inside SQLite's
+/// 32 766 parameters): [`InsertRows`] and CDR ingest's `ON CONFLICT` path.
+pub(crate) const INSERT_CHUNK: usize = 500;
+
+/// What the bulk paths ([`insert_json_rows`], [`CopyTransaction::copy_rows`]) write of
+/// a batch of models: its entity's table and the columns set on `first` (`NotSet`
+/// ones, like a defaulted `id`, are left to their default), with their quoted names
+/// joined by commas.
+pub(crate) fn bulk_columns<A: sea_orm::ActiveModelTrait>(
+    first: &A,
+) -> (
+    String,
+    Vec<<A::Entity as sea_orm::EntityTrait>::Column>,
+    String,
+) {
+    use sea_orm::sea_query::Iden;
+    use sea_orm::{ActiveValue, EntityName, Iterable};
+    let columns: Vec<_> = <A::Entity as sea_orm::EntityTrait>::Column::iter()
+        .filter(|c| !matches!(first.get(*c), ActiveValue::NotSet))
+        .collect();
+    let names = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let table = <A::Entity as Default>::default().table_name().to_owned();
+    (table, columns, names)
+}
 
 /// Many new rows into their entity's table, the fastest way the connection has:
 /// binary `COPY` on a [`CopyTransaction`]; on a SeaORM transaction one
@@ -173,13 +198,11 @@ where
     A: sea_orm::ActiveModelTrait,
 {
     use sea_orm::sea_query::Iden;
-    use sea_orm::{ActiveValue, EntityName, Iterable, Value};
+    use sea_orm::Value;
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let columns: Vec<_> = <A::Entity as sea_orm::EntityTrait>::Column::iter()
-        .filter(|c| !matches!(first.get(*c), ActiveValue::NotSet))
-        .collect();
+    let (table, columns, list) = bulk_columns(first);
     let sql_type = |v: &Value| match v {
         Value::BigInt(_) => Ok("bigint"),
         Value::String(_) => Ok("text"),
@@ -190,12 +213,9 @@ where
         ))),
     };
     let mut definitions = Vec::with_capacity(columns.len());
-    let mut names = Vec::with_capacity(columns.len());
     for c in &columns {
-        let name = c.to_string();
         let value = first.get(*c).into_value().unwrap_or(Value::BigInt(None));
-        definitions.push(format!("\"{name}\" {}", sql_type(&value)?));
-        names.push(format!("\"{name}\""));
+        definitions.push(format!("\"{}\" {}", c.to_string(), sql_type(&value)?));
     }
     let mut json = Vec::with_capacity(rows.len());
     for row in rows {
@@ -223,8 +243,6 @@ where
         }
         json.push(serde_json::Value::Object(object));
     }
-    let table = <A::Entity as Default>::default().table_name().to_owned();
-    let list = names.join(", ");
     let sql = format!(
         "INSERT INTO \"{table}\" ({list}) SELECT {list} FROM json_to_recordset($1::json) AS r({}) {suffix}",
         definitions.join(", ")

@@ -27,7 +27,38 @@ use crate::kv::{Kv, KvError};
 
 /// The semaphore of an interconnect's channels.
 pub fn channel_key(interconnect_id: i64) -> String {
-    format!("channels:{interconnect_id}")
+    Caller::Interconnect(interconnect_id).channel_key()
+}
+
+/// What a call is counted against on the calling side.
+#[derive(Clone, Copy)]
+enum Caller {
+    /// The ingress interconnect (its Signalling caps, or its channel plan's).
+    Interconnect(i64),
+    /// The customer carrier, over all of its ingress interconnects.
+    Carrier(i64),
+}
+
+impl Caller {
+    /// The part of the store's keys that names it: `{id}` or `carrier:{id}`.
+    fn counted(self) -> String {
+        match self {
+            Caller::Interconnect(id) => id.to_string(),
+            Caller::Carrier(id) => format!("carrier:{id}"),
+        }
+    }
+
+    fn channel_key(self) -> String {
+        format!("channels:{}", self.counted())
+    }
+
+    /// Its name for a refusal's reason.
+    fn name(self, table: &RoutingTable) -> String {
+        match self {
+            Caller::Interconnect(id) => table.party_name(id).unwrap_or_default(),
+            Caller::Carrier(id) => table.carrier_name(id).unwrap_or_default().to_owned(),
+        }
+    }
 }
 
 fn held_key(call_id: &str) -> String {
@@ -58,41 +89,38 @@ pub async fn apply(
     if ingress_caps == (0, 0) && carrier_caps == (0, 0) && egress_caps.iter().all(|c| *c == 0) {
         return Ok(());
     }
-    // The calling side: the ingress interconnect, then its carrier over all of its
-    // ingress interconnects: (what to count under, (max_cps, max_channels), name).
-    let mut callers = vec![(
-        ingress.to_string(),
-        ingress_caps,
-        table.party_name(ingress).unwrap_or_default(),
-    )];
-    if let Some(carrier) = decision.customer_carrier {
-        callers.push((
-            format!("carrier:{carrier}"),
-            carrier_caps,
-            table.carrier_name(carrier).unwrap_or_default().to_owned(),
-        ));
-    }
+    let callers = std::iter::once((Caller::Interconnect(ingress), ingress_caps)).chain(
+        decision
+            .customer_carrier
+            .map(|c| (Caller::Carrier(c), carrier_caps)),
+    );
     let name = |id: i64| table.party_name(id).unwrap_or_default();
     let hold = Duration::from_secs(u64::from(decision.max_duration_s.min(86_400)) + 60);
     let mut held: Vec<String> = Vec::new();
-    for (counted, (max_cps, max_channels), who) in callers {
+    for (caller, (max_cps, max_channels)) in callers {
         let refusal = if max_cps > 0
             && kv
                 .increment(
-                    &format!("cps:{counted}:{}", Utc::now().timestamp()),
+                    &format!("cps:{}:{}", caller.counted(), Utc::now().timestamp()),
                     Duration::from_secs(2),
                 )
                 .await?
                 > i64::from(max_cps)
         {
-            Some(format!("{who} is over its {max_cps} calls per second"))
+            Some(format!(
+                "{} is over its {max_cps} calls per second",
+                caller.name(table)
+            ))
         } else if max_channels > 0 {
-            let key = format!("channels:{counted}");
+            let key = caller.channel_key();
             if kv.acquire(&key, call_id, max_channels, hold).await? {
                 held.push(key);
                 None
             } else {
-                Some(format!("all {max_channels} channels of {who} are in use"))
+                Some(format!(
+                    "all {max_channels} channels of {} are in use",
+                    caller.name(table)
+                ))
             }
         } else {
             None

@@ -47,6 +47,30 @@ async fn pay(db: &sea_orm::DatabaseConnection, carrier: i64, amount: &str) {
     .unwrap();
 }
 
+/// Saves the trunk's Signalling tab with these caps (empty = none), the rest default.
+async fn trunk_caps(
+    db: &sea_orm::DatabaseConnection,
+    interconnect: i64,
+    max_cps: &str,
+    max_channels: &str,
+) {
+    service::carriers::interconnects::save_signalling(
+        db,
+        &actor(),
+        interconnect,
+        &SignallingForm {
+            max_cps: max_cps.into(),
+            max_channels: max_channels.into(),
+            pai_mode: "pass".into(),
+            privacy_mode: "pass".into(),
+            sip_transport: "udp".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn routes_follow_the_configuration_credit_and_caps() {
     for env in testing::backends().await {
@@ -221,20 +245,7 @@ async fn routes_follow_the_configuration_credit_and_caps() {
         assert!(matches!(taken, ServiceError::Validation(ref e) if e.get("name").is_some()));
 
         // One channel on the customer's trunk: a second call waits for the first's CDR.
-        service::carriers::interconnects::save_signalling(
-            db,
-            &actor(),
-            world.ingress,
-            &SignallingForm {
-                max_channels: "1".into(),
-                pai_mode: "pass".into(),
-                privacy_mode: "pass".into(),
-                sip_transport: "udp".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        trunk_caps(db, world.ingress, "", "1").await;
         one.refresh(db).await.unwrap();
         let first = one.decide(&query("912212345678", "call-a")).await;
         assert_eq!(first.refusal, None, "{}", env.name);
@@ -272,20 +283,7 @@ async fn routes_follow_the_configuration_credit_and_caps() {
         capacity::release(&env.kv, &["call-c"]).await.unwrap();
 
         // Two calls per second on the trunk: the third in the same second is refused.
-        service::carriers::interconnects::save_signalling(
-            db,
-            &actor(),
-            world.ingress,
-            &SignallingForm {
-                max_cps: "2".into(),
-                pai_mode: "pass".into(),
-                privacy_mode: "pass".into(),
-                sip_transport: "udp".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        trunk_caps(db, world.ingress, "2", "").await;
         one.refresh(db).await.unwrap();
         // Start right after a second boundary so all three calls share a second.
         let ms = Utc::now().timestamp_subsec_millis();
@@ -311,19 +309,7 @@ async fn routes_follow_the_configuration_credit_and_caps() {
 
         // The customer carrier's own limit, over all of its ingress interconnects: one
         // concurrent call (the trunk's caps off again).
-        service::carriers::interconnects::save_signalling(
-            db,
-            &actor(),
-            world.ingress,
-            &SignallingForm {
-                pai_mode: "pass".into(),
-                privacy_mode: "pass".into(),
-                sip_transport: "udp".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        trunk_caps(db, world.ingress, "", "").await;
         let customer = service::carriers::get_carrier(db, world.customer)
             .await
             .unwrap();
