@@ -64,6 +64,7 @@ pub async fn sign_in(
                 return Err(AppError::Validation(fields));
             }
             let state = state()?;
+            let started = std::time::Instant::now();
             let ip = client_ip().await;
             let limiter = &state.signin_limiter;
             if let Err(locked) = limiter
@@ -90,6 +91,9 @@ pub async fn sign_in(
                     .await
                     .map_err(AppError::internal)?;
                 tracing::info!(email = %email.trim(), ?ip, "sign-in failed");
+                state
+                    .status
+                    .record("auth", "sign_in", started.elapsed(), false, None);
                 return Err(AppError::InvalidCredentials);
             };
             limiter
@@ -108,6 +112,9 @@ pub async fn sign_in(
                 .await
                 .map_err(|e| AppError::internal(format!("login: {e}")))?;
             tracing::info!(user_id = user.id, role = %user.role, "signed in");
+            state
+                .status
+                .record("auth", "sign_in", started.elapsed(), true, None);
             let home = user.role.home_path();
             let target = next
                 .as_deref()

@@ -31,6 +31,10 @@ pub struct AppState {
     /// The SMTP relay mail leaves through (`host:port (TLS mode)`), or `None` when
     /// `SMTP_URL` is unset and mail stays in the outbox.
     pub mail_relay: Option<String>,
+    /// This instance's System Status recorder (sign-ins, errors).
+    pub status: service::status::Recorder,
+    /// How often the status collector runs (`STATUS_COLLECT_SECS`).
+    pub status_period: Duration,
 }
 
 /// The signed-in user as axum-login keeps it in the session.
@@ -131,10 +135,20 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             if let Ok(status) = http::StatusCode::from_u16(error.status()) {
                 response.set_status(status);
             }
+            // System Status lists failed requests by this id (the details are logged).
+            if let AppError::Internal { correlation_id } = error {
+                if let Ok(value) = http::HeaderValue::from_str(correlation_id) {
+                    response
+                        .insert_header(http::HeaderName::from_static(CORRELATION_HEADER), value);
+                }
+            }
         }
     }
     result
 }
+
+/// The response header that carries an internal error's correlation id.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
 /// [`require`]s `required` and returns the user as the audit log's actor.
 pub async fn actor(required: Role) -> Result<service::audit::Actor, AppError> {

@@ -16,7 +16,9 @@
 //! - [`rating`]: the rating engine (prefix trie, rate decks, billing increments, costs);
 //! - [`catalog`]: reference data (codecs, POPs, categories, groups, voice tiers, channel
 //!   plans) and services;
-//! - [`listing`]: list queries and pages (keyset pagination) of the admin lists.
+//! - [`listing`]: list queries and pages (keyset pagination) of the admin lists;
+//! - [`status`]: System Status: snapshot shapes, budgets, the global level, staleness
+//!   and the alert rules' cycle.
 
 pub mod carrier;
 pub mod catalog;
@@ -29,6 +31,7 @@ pub mod money;
 pub mod rate_plans;
 pub mod rating;
 pub mod routing;
+pub mod status;
 pub mod validation;
 
 pub use identity::{safe_next_path, EmailAddress, Password, Role};

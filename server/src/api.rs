@@ -53,6 +53,20 @@ fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// `503` for a failure of ours: the error is logged under a fresh correlation id, which
+/// the answer carries (`correlation_id`, and the `x-correlation-id` header System Status
+/// lists); the error itself is never sent.
+fn unavailable(message: &str, error: &dyn std::fmt::Display) -> Response {
+    let correlation_id = uuid::Uuid::now_v7().to_string();
+    tracing::error!(%correlation_id, %error, "{message}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(app::server::CORRELATION_HEADER, correlation_id.clone())],
+        Json(json!({ "error": message, "correlation_id": correlation_id })),
+    )
+        .into_response()
+}
+
 /// `401` with the challenge RFC 9110 §11.6.1 requires: Bearer, or Basic with the key
 /// as the password.
 fn unauthorized(message: &str) -> Response {
@@ -124,13 +138,7 @@ async fn authenticate(
     match checked {
         Ok(Some(id)) => Ok(id),
         Ok(None) => Err(unauthorized("the API key is unknown or revoked")),
-        Err(e) => {
-            tracing::error!(error = %e, "API key lookup failed");
-            Err(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is unavailable; send again",
-            ))
-        }
+        Err(e) => Err(unavailable("the database is unavailable; send again", &e)),
     }
 }
 
@@ -164,13 +172,10 @@ async fn post_cdrs(State(state): State<RouterState>, headers: HeaderMap, body: B
             }
             (StatusCode::OK, Json(report)).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, source_id, "CDR ingest failed");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the CDRs could not be stored; nothing was stored, send again",
-            )
-        }
+        Err(e) => unavailable(
+            "the CDRs could not be stored; nothing was stored, send again",
+            &format!("CDR ingest of source {source_id}: {e}"),
+        ),
     }
 }
 

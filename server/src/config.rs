@@ -71,6 +71,12 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// Sender of outgoing mail.
     pub mail_from: String,
+    /// How often every instance flushes its figures and the collector runs
+    /// (`STATUS_COLLECT_SECS`, default 60).
+    pub status_period: Duration,
+    /// Test-only: requests to this path wait this long first (`DIDTRON_TEST_DELAY`,
+    /// `PATH=MS`), to show a budget breach in tests.
+    pub test_delay: Option<(String, Duration)>,
 }
 
 /// Every problem found in the configuration.
@@ -138,6 +144,21 @@ impl Config {
         let shutdown_grace = Duration::from_secs(number("SHUTDOWN_GRACE_SECS", 30, 0, 3600));
         let workers = number("DIDTRON_WORKERS", 1, 0, 64) as u32;
         let ledger_check = Duration::from_secs(number("LEDGER_CHECK_SECS", 3600, 60, 86_400));
+        let status_period = Duration::from_secs(number("STATUS_COLLECT_SECS", 60, 1, 3600));
+        let test_delay = match get("DIDTRON_TEST_DELAY") {
+            None => None,
+            Some(v) => match v.rsplit_once('=').map(|(p, ms)| (p, ms.parse::<u64>())) {
+                Some((path, Ok(ms))) if path.starts_with('/') && ms <= 60_000 => {
+                    Some((path.to_owned(), Duration::from_millis(ms)))
+                }
+                _ => {
+                    problems.push(format!(
+                        "DIDTRON_TEST_DELAY must be PATH=MILLISECONDS, e.g. /fn/admin/dashboard=300 (at most 60000) (got `{v}`)"
+                    ));
+                    None
+                }
+            },
+        };
 
         let bind_addr = match get("BIND_ADDR")
             .unwrap_or_else(|| "127.0.0.1:3000".into())
@@ -211,6 +232,8 @@ impl Config {
             ledger_check,
             smtp_url,
             mail_from: get("MAIL_FROM").unwrap_or_else(|| "DIDTron <didtron@localhost>".into()),
+            status_period,
+            test_delay,
         };
         if problems.is_empty() {
             Ok(config)
@@ -270,9 +293,11 @@ mod tests {
             ("SIGNIN_MAX_FAILURES", "0"),
             ("DIDTRON_ADMIN_PASSWORD", "short"),
             ("SMTP_URL", "http://mailer:hunter2@mail.example.net"),
+            ("STATUS_COLLECT_SECS", "0"),
+            ("DIDTRON_TEST_DELAY", "/fn/x=soon"),
         ])
         .unwrap_err();
-        assert_eq!(err.0.len(), 6, "{err}");
+        assert_eq!(err.0.len(), 8, "{err}");
         let text = err.to_string();
         for needle in [
             "DATABASE_URL",
@@ -281,6 +306,8 @@ mod tests {
             "SIGNIN_MAX_FAILURES",
             "DIDTRON_ADMIN_PASSWORD",
             "SMTP_URL",
+            "STATUS_COLLECT_SECS",
+            "DIDTRON_TEST_DELAY",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }

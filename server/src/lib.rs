@@ -39,9 +39,13 @@ pub struct Didtron {
 /// Errors: the database or Redis cannot be reached, a migration fails, or the configured
 /// first admin is invalid.
 pub async fn start(config: Config) -> anyhow::Result<Didtron> {
-    let db = service::db::connect(&config.database_url, config.database_max_connections)
+    let mut db = service::db::connect(&config.database_url, config.database_max_connections)
         .await
         .map_err(|e| anyhow::anyhow!("database {}: {e}", config::redact(&config.database_url)))?;
+    // This instance's figures for System Status; every statement is timed (before the
+    // connection is cloned, so every clone reports).
+    let recorder = service::status::Recorder::new(&uuid::Uuid::now_v7().to_string());
+    db.set_metric_callback(recorder.statement_callback());
     service::db::migrate(&db)
         .await
         .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
@@ -53,25 +57,25 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
             .map_err(|e| anyhow::anyhow!("redis {}: {e}", config::redact(url)))?,
         None => Kv::local(),
     };
+    // Sessions live in the database, and in Redis first when it is configured (the
+    // database copy keeps people signed in while Redis is away).
+    let database_sessions = DbSessionStore::new(db.clone());
     let store = match kv.redis_pool() {
-        Some(pool) => {
-            AnySessionStore::Redis(tower_sessions_redis_store::RedisStore::new(pool.clone()))
-        }
-        None => {
-            let store = DbSessionStore::new(db.clone());
-            let sweeper = store.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(300));
-                loop {
-                    every.tick().await;
-                    if let Err(e) = sweeper.delete_expired().await {
-                        tracing::warn!(error = %e, "deleting expired sessions");
-                    }
-                }
-            });
-            AnySessionStore::Database(store)
-        }
+        Some(pool) => AnySessionStore::redis(
+            tower_sessions_redis_store::RedisStore::new(pool.clone()),
+            database_sessions.clone(),
+        ),
+        None => AnySessionStore::Database(database_sessions.clone()),
     };
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            if let Err(e) = database_sessions.delete_expired().await {
+                tracing::warn!(error = %e, "deleting expired sessions");
+            }
+        }
+    });
     let files = service::files::Files::local(&config.files_dir)
         .map_err(|e| anyhow::anyhow!("file store {}: {e}", config.files_dir.display()))?;
     let (stop_workers, stop) = tokio::sync::watch::channel(false);
@@ -184,6 +188,33 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
             }
         });
     }
+    // System Status: this instance's flush and heartbeat, and the collector when it
+    // holds the lease (service::status).
+    let api_keys = service::cdrs::api_keys::KeyCache::default();
+    let status_ctx = service::status::StatusContext {
+        db: db.clone(),
+        kv: kv.clone(),
+        files: files.clone(),
+        mailer: mailer.clone(),
+        recorder: recorder.clone(),
+        period: config.status_period,
+        caches: vec![
+            ("decks", decks.counter().clone()),
+            ("api_keys", api_keys.counter().clone()),
+        ],
+    };
+    service::status::register(
+        &status_ctx,
+        &service::status::InstanceInfo {
+            host: hostname(),
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            workers: config.workers,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("registering this instance: {e}"))?;
+    tokio::spawn(service::status::run(status_ctx, stop.clone()));
     let app_state = AppState {
         db: db.clone(),
         kv: kv.clone(),
@@ -197,8 +228,10 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
         ),
         session_idle_timeout: config.session_idle_timeout,
         mail_relay: mailer.as_ref().map(|m| m.relay().to_owned()),
+        status: recorder,
+        status_period: config.status_period,
     };
-    let router = web::router(&config, app_state, store);
+    let router = web::router(&config, app_state, store, api_keys);
     tracing::info!(
         database = %config::redact(&config.database_url),
         kv = kv.kind(),

@@ -1,5 +1,8 @@
-//! Where browser sessions live: the `sessions` table (embedded default) or Redis when
-//! `REDIS_URL` is set. tower-sessions does the cookie work; this file stores records.
+//! Where browser sessions live: the `sessions` table (embedded default), or Redis when
+//! `REDIS_URL` is set with the table as its copy and fallback ([`TieredStore`]).
+//! tower-sessions does the cookie work; this file stores records.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -113,11 +116,112 @@ impl ExpiredDeletion for DbSessionStore {
     }
 }
 
+/// How often a session kept in Redis is copied to the database at most (the copy's
+/// expiry lags by at most this, so it never outlives the Redis record).
+const MIRROR_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Redis first, the database as its copy and fallback: sessions are created in both;
+/// a save goes to Redis and, at most every [`MIRROR_EVERY`] per session, to the database;
+/// when Redis fails (or does not know a session made while it was away) the database
+/// answers. So a Redis outage neither signs people out nor stops the portals.
+#[derive(Clone, Debug)]
+pub struct TieredStore {
+    redis: RedisStore<fred::clients::Pool>,
+    db: DbSessionStore,
+    mirrored: std::sync::Arc<std::sync::Mutex<HashMap<Id, std::time::Instant>>>,
+}
+
+impl TieredStore {
+    fn mirror_due(&self, id: &Id) -> bool {
+        let mut seen = self.mirrored.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 10_000 {
+            seen.retain(|_, at| at.elapsed() < MIRROR_EVERY);
+        }
+        match seen.get(id) {
+            Some(at) if at.elapsed() < MIRROR_EVERY => false,
+            _ => {
+                seen.insert(*id, std::time::Instant::now());
+                true
+            }
+        }
+    }
+
+    async fn mirror(&self, record: &Record) {
+        if let Err(e) = self.db.save(record).await {
+            tracing::warn!(error = %e, "copying a session to the database");
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for TieredStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self.redis.create(record).await {
+            Ok(()) => {
+                self.mirror(record).await;
+                self.mirror_due(&record.id);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis refused a new session; kept in the database");
+                self.db.create(record).await
+            }
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self.redis.save(record).await {
+            Ok(()) => {
+                if self.mirror_due(&record.id) {
+                    self.mirror(record).await;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis refused a session; kept in the database");
+                self.db.save(record).await
+            }
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self.redis.load(id).await {
+            Ok(Some(record)) => Ok(Some(record)),
+            Ok(None) => self.db.load(id).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis did not answer for a session; reading the database");
+                self.db.load(id).await
+            }
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let redis = self.redis.delete(id).await;
+        let db = self.db.delete(id).await;
+        self.mirrored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        redis.or(db)
+    }
+}
+
 /// The configured store: one type for the session layer whichever backend is in use.
 #[derive(Clone, Debug)]
 pub enum AnySessionStore {
     Database(DbSessionStore),
-    Redis(RedisStore<fred::clients::Pool>),
+    Redis(TieredStore),
+}
+
+impl AnySessionStore {
+    /// Redis first, with `db` as its copy and fallback ([`TieredStore`]).
+    pub fn redis(redis: RedisStore<fred::clients::Pool>, db: DbSessionStore) -> Self {
+        AnySessionStore::Redis(TieredStore {
+            redis,
+            db,
+            mirrored: Default::default(),
+        })
+    }
 }
 
 #[async_trait]

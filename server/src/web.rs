@@ -30,6 +30,8 @@ pub struct RouterState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Switch API keys checked in the last seconds (`/api/v1`).
     pub api_keys: service::cdrs::api_keys::KeyCache,
+    /// Test-only: a path whose requests wait first (`DIDTRON_TEST_DELAY`).
+    pub test_delay: Option<(String, std::time::Duration)>,
 }
 
 impl axum::extract::FromRef<RouterState> for LeptosOptions {
@@ -39,7 +41,12 @@ impl axum::extract::FromRef<RouterState> for LeptosOptions {
 }
 
 /// Builds the whole HTTP application.
-pub fn router(config: &Config, app_state: AppState, store: AnySessionStore) -> Router {
+pub fn router(
+    config: &Config,
+    app_state: AppState,
+    store: AnySessionStore,
+    api_keys: service::cdrs::api_keys::KeyCache,
+) -> Router {
     let leptos = LeptosOptions::builder()
         .output_name("didtron")
         .site_root(config.site_root.as_str())
@@ -51,7 +58,8 @@ pub fn router(config: &Config, app_state: AppState, store: AnySessionStore) -> R
         app: app_state.clone(),
         allowed_origin: config.public_url.origin().ascii_serialization(),
         metrics: crate::telemetry::prometheus(),
-        api_keys: Default::default(),
+        api_keys,
+        test_delay: config.test_delay.clone(),
     };
     let routes = generate_route_list(app::App);
     let context_state = app_state.clone();
@@ -75,7 +83,7 @@ pub fn router(config: &Config, app_state: AppState, store: AnySessionStore) -> R
     // The switch-facing API: no session, no sign-in guard, no Origin check (keys, not
     // cookies, authenticate it); observed like every other request.
     let api = crate::api::routes()
-        .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state.clone());
 
     Router::new()
@@ -100,7 +108,7 @@ pub fn router(config: &Config, app_state: AppState, store: AnySessionStore) -> R
         .layer(middleware::from_fn(portal_guard))
         .layer(auth_layer)
         .layer(middleware::from_fn_with_state(state.clone(), origin_check))
-        .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
         .merge(api)
 }
@@ -152,10 +160,53 @@ async fn metrics_text(State(state): State<RouterState>) -> Response {
         .into_response()
 }
 
+/// What System Status calls the operation a request is: `(kind, name)` — a page by its
+/// admin module's route (the module registry, so a new module is monitored without
+/// code of its own), a server function by its endpoint, an API call by method and
+/// route. Static files, health and metrics are not operations.
+pub fn operation(
+    method: &Method,
+    path: &str,
+    matched: Option<&str>,
+) -> Option<(&'static str, String)> {
+    if path.starts_with("/fn/") {
+        return Some(("fn", path.to_owned()));
+    }
+    if path.starts_with("/api/v1/") {
+        return Some(("api", format!("{method} {}", matched.unwrap_or("other"))));
+    }
+    if *method != Method::GET {
+        return None;
+    }
+    if path == "/admin" || path.starts_with("/admin/") {
+        let name =
+            app::admin::registry::module_for(path).map_or("/admin (no such page)", |m| m.route);
+        return Some(("page", name.to_owned()));
+    }
+    if path == "/portal" || path.starts_with("/portal/") {
+        return Some(("page", "/portal".to_owned()));
+    }
+    if path == "/sign-in" {
+        return Some(("page", "/sign-in".to_owned()));
+    }
+    None
+}
+
 /// Times every request: `X-Response-Time` header, `http_requests_total` and
-/// `http_request_duration_seconds` by method, route pattern and status.
-async fn observe(req: Request, next: Next) -> Response {
+/// `http_request_duration_seconds` by method, route pattern and status; and records it
+/// for System Status (count, 5xx errors with their correlation id, latency).
+async fn observe(State(state): State<RouterState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let op = operation(
+        req.method(),
+        req.uri().path(),
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str()),
+    );
+    if let Some((path, delay)) = &state.test_delay {
+        if req.uri().path() == path {
+            tokio::time::sleep(*delay).await;
+        }
+    }
     let method = req.method().as_str().to_owned();
     let route = req
         .extensions()
@@ -170,7 +221,24 @@ async fn observe(req: Request, next: Next) -> Response {
         });
     let mut response = next.run(req).await;
     let elapsed = start.elapsed();
-    let status = response.status().as_u16().to_string();
+    let code = response.status().as_u16();
+    if let Some((kind, name)) = &op {
+        let failed = code >= 500;
+        let status_text = code.to_string();
+        state
+            .app
+            .status
+            .record(kind, name, elapsed, !failed, Some(&status_text));
+        if failed {
+            let correlation = response
+                .headers()
+                .get(app::server::CORRELATION_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            state.app.status.error(kind, name, code, correlation);
+        }
+    }
+    let status = code.to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());

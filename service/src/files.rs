@@ -47,6 +47,8 @@ pub fn key_name(file_name: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Files {
     store: Arc<dyn ObjectStore>,
+    /// Where the files are, for people (`folder ./data/files`).
+    location: Arc<str>,
 }
 
 fn internal(e: impl std::fmt::Display) -> ServiceError {
@@ -60,6 +62,7 @@ impl Files {
         let store = LocalFileSystem::new_with_prefix(dir.as_ref()).map_err(internal)?;
         Ok(Files {
             store: Arc::new(store),
+            location: Arc::from(format!("folder {}", dir.as_ref().display()).as_str()),
         })
     }
 
@@ -87,5 +90,44 @@ impl Files {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(internal(e)),
         }
+    }
+
+    /// Where the files are, in words (never credentials).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Writes, reads back and removes a small object (the health check).
+    ///
+    /// Errors: the store's, or `Internal` when what came back differs.
+    pub async fn probe(&self) -> ServiceResult<()> {
+        let key = format!("status/probe-{}", uuid::Uuid::now_v7().simple());
+        let bytes = b"didtron status probe".to_vec();
+        self.put(&key, bytes.clone()).await?;
+        let back = self.get(&key).await;
+        self.delete(&key).await?;
+        if back? != bytes {
+            return Err(internal("the probe object came back different"));
+        }
+        Ok(())
+    }
+
+    /// Objects and bytes stored, counting at most `cap` objects; `true` when it stopped
+    /// at the cap.
+    ///
+    /// Errors: the store's.
+    pub async fn usage(&self, cap: usize) -> ServiceResult<(i64, i64, bool)> {
+        use futures::StreamExt;
+        let mut list = self.store.list(None);
+        let (mut objects, mut bytes) = (0i64, 0i64);
+        while let Some(meta) = list.next().await {
+            let meta = meta.map_err(internal)?;
+            objects += 1;
+            bytes += meta.size as i64;
+            if objects as usize >= cap {
+                return Ok((objects, bytes, true));
+            }
+        }
+        Ok((objects, bytes, false))
     }
 }

@@ -56,6 +56,7 @@ pub async fn enqueue<C: ConnectionTrait, P: Serialize>(
         heartbeat_at: Set(None),
         last_error: Set(String::new()),
         finished_at: Set(None),
+        started_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -89,7 +90,7 @@ pub async fn claim(db: &DatabaseConnection, worker: &str) -> ServiceResult<Optio
         _ => "",
     };
     let sql = format!(
-        "UPDATE jobs SET status = $1, worker = $2, attempts = attempts + 1, heartbeat_at = $3, updated_at = $3 \
+        "UPDATE jobs SET status = $1, worker = $2, attempts = attempts + 1, heartbeat_at = $3, started_at = $3, updated_at = $3 \
          WHERE id = (SELECT id FROM jobs WHERE status = $4 AND run_after <= $3 ORDER BY id LIMIT 1{lock}) \
          RETURNING *"
     );
@@ -177,6 +178,41 @@ pub async fn fail(
     };
     update.filter(job::Column::Id.eq(job.id)).exec(db).await?;
     Ok(again)
+}
+
+/// Queues failed job `id` again with its attempts reset (System Status → Jobs → Retry),
+/// audited (`job`). Its handler runs from the start, as handlers are idempotent.
+///
+/// Errors: `NotFound("job")`; `Conflict` when it has not failed.
+pub async fn retry(
+    db: &DatabaseConnection,
+    actor: &crate::audit::Actor,
+    id: i64,
+) -> ServiceResult<()> {
+    let txn = crate::db::begin_write(db).await?;
+    let before = job::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(crate::ServiceError::NotFound("job"))?;
+    if before.status != status::FAILED {
+        return Err(crate::ServiceError::Conflict(format!(
+            "job {id} is {}; only a failed job can be retried",
+            before.status
+        )));
+    }
+    let now = Utc::now();
+    let active = job::ActiveModel {
+        id: Set(id),
+        status: Set(status::QUEUED.into()),
+        attempts: Set(0),
+        run_after: Set(now),
+        finished_at: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    crate::audit::save(&txn, actor, "job", None, Some(&before), active).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// What job handlers need.

@@ -107,6 +107,9 @@ impl Kv {
                 c.connection_timeout = Duration::from_secs(5);
                 c.internal_command_timeout = Duration::from_secs(5);
             })
+            // A Redis that went away fails commands within 2 s instead of queueing them
+            // until it is back (pages and System Status keep answering).
+            .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2))
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
             .build_pool(size.max(1))?;
         tokio::time::timeout(Duration::from_secs(5), pool.init())
@@ -431,6 +434,29 @@ impl Kv {
             pool.ping::<()>(None).await?;
         }
         Ok(start.elapsed())
+    }
+
+    /// Redis's memory in use, its `maxmemory` (0: none) and the keys of its database
+    /// (`INFO memory`, `DBSIZE`); `None` in-process.
+    ///
+    /// Errors: Redis's.
+    pub async fn redis_info(&self) -> Result<Option<(i64, i64, i64)>, KvError> {
+        let Kv::Redis { pool, .. } = self else {
+            return Ok(None);
+        };
+        let info: String = pool
+            .custom(fred::cmd!("INFO"), vec!["memory".to_owned()])
+            .await?;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let keys: i64 = pool
+            .custom(fred::cmd!("DBSIZE"), Vec::<String>::new())
+            .await?;
+        Ok(Some((field("used_memory"), field("maxmemory"), keys)))
     }
 
     /// Closes Redis connections (no-op in-process).

@@ -16,11 +16,13 @@ pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod kv;
+pub mod leases;
 pub mod mail;
 pub mod rate_plans;
 pub mod rating_files;
 pub mod routing;
 pub mod signin_limit;
+pub mod status;
 pub mod users;
 
 #[cfg(feature = "testing")]

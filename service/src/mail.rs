@@ -118,6 +118,17 @@ impl Mailer {
         })
     }
 
+    /// Connects to the relay and checks that it answers (the status health check).
+    ///
+    /// Errors: why not, in words (unreachable, refused, TLS).
+    pub async fn check(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the relay did not answer".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// `host:port (TLS mode)`, for the portal; never the credentials.
     pub fn relay(&self) -> &str {
         &self.relay

@@ -18,9 +18,13 @@ pub struct Locked {
 }
 
 /// The limiter: `max_failures` per account and per IP within `window`.
+///
+/// When Redis fails, this process's own counters take over until it answers again:
+/// sign-in keeps working and stays limited (per instance) during an outage.
 #[derive(Clone, Debug)]
 pub struct SignInLimiter {
     kv: Kv,
+    fallback: Kv,
     max_failures: i64,
     window: Duration,
 }
@@ -30,6 +34,7 @@ impl SignInLimiter {
     pub fn new(kv: Kv, max_failures: u32, window: Duration) -> Self {
         Self {
             kv,
+            fallback: Kv::local(),
             max_failures: i64::from(max_failures.max(1)),
             window,
         }
@@ -51,10 +56,25 @@ impl SignInLimiter {
         email: &str,
         ip: Option<IpAddr>,
     ) -> Result<Result<(), Locked>, KvError> {
+        match self.check_on(&self.kv, email, ip).await {
+            Err(e) if matches!(self.kv, Kv::Redis { .. }) => {
+                tracing::warn!(error = %e, "sign-in limits: Redis failed, using this process's counters");
+                self.check_on(&self.fallback, email, ip).await
+            }
+            other => other,
+        }
+    }
+
+    async fn check_on(
+        &self,
+        kv: &Kv,
+        email: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Result<(), Locked>, KvError> {
         let mut retry_after = Duration::ZERO;
         for key in Self::keys(email, ip).into_iter().flatten() {
-            if self.kv.counter(&key).await? >= self.max_failures {
-                let left = self.kv.time_to_live(&key).await?.unwrap_or(self.window);
+            if kv.counter(&key).await? >= self.max_failures {
+                let left = kv.time_to_live(&key).await?.unwrap_or(self.window);
                 retry_after = retry_after.max(left);
             }
         }
@@ -68,7 +88,13 @@ impl SignInLimiter {
     /// Counts one failed attempt against the account and the IP.
     pub async fn record_failure(&self, email: &str, ip: Option<IpAddr>) -> Result<(), KvError> {
         for key in Self::keys(email, ip).into_iter().flatten() {
-            self.kv.increment(&key, self.window).await?;
+            if let Err(e) = self.kv.increment(&key, self.window).await {
+                if !matches!(self.kv, Kv::Redis { .. }) {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, "sign-in limits: Redis failed, counting in this process");
+                self.fallback.increment(&key, self.window).await?;
+            }
         }
         Ok(())
     }
@@ -76,7 +102,13 @@ impl SignInLimiter {
     /// Forgets the account's failures after a successful sign-in.
     pub async fn record_success(&self, email: &str) -> Result<(), KvError> {
         if let [Some(account), _] = Self::keys(email, None) {
-            self.kv.delete(&account).await?;
+            self.fallback.delete(&account).await?;
+            if let Err(e) = self.kv.delete(&account).await {
+                if !matches!(self.kv, Kv::Redis { .. }) {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, "sign-in limits: Redis failed clearing a count");
+            }
         }
         Ok(())
     }

@@ -152,6 +152,8 @@ pub const KEY_CACHE_SECS: u64 = 10;
 #[derive(Clone, Default)]
 pub struct KeyCache {
     keys: std::sync::Arc<std::sync::Mutex<HashMap<String, (i64, std::time::Instant)>>>,
+    /// Hits and misses, for System Status.
+    counter: crate::status::CacheCounter,
 }
 
 impl std::fmt::Debug for KeyCache {
@@ -161,6 +163,11 @@ impl std::fmt::Debug for KeyCache {
 }
 
 impl KeyCache {
+    /// Its hits and misses.
+    pub fn counter(&self) -> &crate::status::CacheCounter {
+        &self.counter
+    }
+
     /// The id of the switch key `secret`, from memory when it was checked less than
     /// [`KEY_CACHE_SECS`] ago, else as [`authenticate`] finds it. `None`: unknown or
     /// revoked (not remembered, so a key created a moment later works at once).
@@ -174,9 +181,11 @@ impl KeyCache {
         let ttl = std::time::Duration::from_secs(KEY_CACHE_SECS);
         if let Some((id, at)) = self.keys.lock().expect("key cache").get(secret) {
             if at.elapsed() < ttl {
+                self.counter.hit();
                 return Ok(Some(*id));
             }
         }
+        self.counter.miss();
         let Some(key) = authenticate(db, secret).await? else {
             return Ok(None);
         };

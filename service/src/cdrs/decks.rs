@@ -21,6 +21,8 @@ pub use domain::rating::PlanDeck;
 #[derive(Clone, Default)]
 pub struct DeckCache {
     decks: Arc<Mutex<HashMap<i64, Arc<PlanDeck>>>>,
+    /// Hits and misses, for System Status.
+    counter: crate::status::CacheCounter,
 }
 
 impl std::fmt::Debug for DeckCache {
@@ -36,6 +38,11 @@ impl DeckCache {
         DeckCache::default()
     }
 
+    /// Its hits and misses.
+    pub fn counter(&self) -> &crate::status::CacheCounter {
+        &self.counter
+    }
+
     /// The deck of `plan` at its live revision, compiled now unless already held.
     ///
     /// Errors: `Internal` when the stored rows do not compile (a revision that
@@ -47,9 +54,11 @@ impl DeckCache {
     ) -> ServiceResult<Arc<PlanDeck>> {
         if let Some(deck) = self.decks.lock().expect("deck cache").get(&plan.id) {
             if deck.live_revision_id == plan.live_revision_id {
+                self.counter.hit();
                 return Ok(deck.clone());
             }
         }
+        self.counter.miss();
         let currency = Currency::parse(&plan.currency)
             .map_err(|_| ServiceError::Internal(format!("plan {} currency", plan.id)))?;
         let rows = crate::rate_plans::deck_rows(db, plan)

@@ -25,6 +25,8 @@ pub struct Model {
     pub heartbeat_at: Option<DateTimeUtc>,
     pub last_error: String,
     pub finished_at: Option<DateTimeUtc>,
+    /// When a worker last claimed it (its wait is `started_at - run_after`).
+    pub started_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

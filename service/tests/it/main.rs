@@ -9,4 +9,5 @@ mod kv;
 mod mail;
 mod rate_plans;
 mod routing;
+mod status;
 mod users;
