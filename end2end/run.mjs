@@ -3,7 +3,8 @@
 // spec in tests/ with node's test runner, then stops the server.
 //
 // Needs: a built server and site (`cargo leptos build`), /usr/bin/chromium, `npm ci` here.
-// Env: DIDTRON_BIN (default ../target/debug/didtron), E2E_PORT (default 3187).
+// Env: DIDTRON_BIN (default ../target/debug/didtron), E2E_PORT (default 3187),
+// E2E_SPECS (space-separated spec paths, default every spec under tests/).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +32,8 @@ const env = {
   DIDTRON_ADMIN_EMAIL: credentials.E2E_ADMIN_EMAIL,
   DIDTRON_ADMIN_PASSWORD: credentials.E2E_ADMIN_PASSWORD,
   RUST_LOG: process.env.RUST_LOG ?? 'warn',
+  // System Status collects every 5 s here, so its pages have fresh snapshots.
+  STATUS_COLLECT_SECS: '5',
 };
 
 function cli(...args) {
@@ -60,7 +63,8 @@ try {
   const carrier = cli('carrier', 'create', '--name', 'Northwind Voice', '--account-code', 'NWV', '--type', 'customer', '--currency', 'EUR');
   const carrierId = carrier.match(/with id (\d+)/)[1];
   cli('user', 'create', '--email', credentials.E2E_CUSTOMER_EMAIL, '--role', 'customer', '--carrier', carrierId);
-  const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', 'tests/'], {
+  const specs = (process.env.E2E_SPECS ?? 'tests/').split(' ').filter(Boolean);
+  const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...specs], {
     cwd: import.meta.dirname,
     env: { ...process.env, ...credentials, BASE_URL: base, TESTDATA: join(root, 'testdata') },
     stdio: 'inherit',

@@ -698,6 +698,15 @@ pub struct BudgetForm {
     pub budget_ms: String,
 }
 
+/// A budget set by people, as the Performance Budgets tab lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetRow {
+    pub id: i64,
+    pub form: BudgetForm,
+    /// RFC 3339 UTC.
+    pub updated_at: String,
+}
+
 /// A valid [`BudgetForm`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BudgetSpec {

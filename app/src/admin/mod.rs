@@ -9,6 +9,7 @@ pub mod rate_plans;
 pub mod reference;
 pub mod registry;
 pub mod routing;
+pub mod status;
 pub mod users;
 
 use std::collections::HashMap;
@@ -140,6 +141,7 @@ fn Sidebar(user: Me) -> impl IntoView {
                 <span class="brand__name">"DIDTron"</span>
             </a>
             {sections}
+            <status::StatusDot/>
         </nav>
     }
     .into_any()

@@ -177,6 +177,16 @@ pub static MODULES: &[AdminModule] = &[
         view: || view! { <super::cdrs::BalancesPage/> }.into_any(),
     },
     AdminModule {
+        id: "status",
+        title: "System status",
+        route: "/admin/status",
+        section: Section::Administration,
+        icon: IconName::Status,
+        required_role: Role::Admin,
+        badge: None,
+        view: || view! { <super::status::StatusModule/> }.into_any(),
+    },
+    AdminModule {
         id: "users",
         title: "Users",
         route: "/admin/users",

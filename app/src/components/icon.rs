@@ -18,6 +18,7 @@ pub enum IconName {
     Spend,
     Mail,
     Route,
+    Status,
 }
 
 impl IconName {
@@ -35,6 +36,7 @@ impl IconName {
             IconName::Key => "M15 7a4 4 0 1 1-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0 1 15 7zM16 10h.01",
             IconName::Mail => "M3 5h18v14H3zM3 6l9 7 9-7",
             IconName::Route => "M3 17h5a4 4 0 0 0 4-4V9a4 4 0 0 1 4-4h5M18 2l3 3-3 3M12 13a4 4 0 0 0 4 4h5M18 14l3 3-3 3",
+            IconName::Status => "M2 12h4l3-8 4 16 3-8h6",
         }
     }
 }

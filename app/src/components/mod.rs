@@ -13,14 +13,19 @@
 //! - [`TextField`], [`SelectField`], [`TextAreaField`], [`CheckboxField`],
 //!   [`FormActions`], [`FormErrors`]: form fields with inline errors;
 //! - [`Dialog`], [`ConfirmDelete`]: modal dialog and the ask-first delete button;
-//! - [`Toaster`], [`use_toaster`]: one toast per save.
+//! - [`Toaster`], [`use_toaster`]: one toast per save;
+//! - [`LineChart`]: a time series in SVG with axes, legend, threshold and table view;
+//! - [`use_live_refresh`], [`LiveMode`]: refresh every 30 s while the tab is visible.
 
+mod chart;
 mod data_table;
 mod dialog;
 mod form;
 mod icon;
+mod live;
 mod tabs;
 mod toast;
+pub use chart::{ChartSeries, LineChart};
 pub use data_table::{use_pages, Column, DataTable, Pages, Sort, TableState, VIRTUALISE_ABOVE};
 pub use dialog::{ConfirmDelete, Dialog};
 pub use form::{
@@ -28,6 +33,7 @@ pub use form::{
     TextAreaField, TextField,
 };
 pub use icon::{Icon, IconName};
+pub use live::{page_hidden, use_live_refresh, LiveMode, LIVE_REFRESH_SECS};
 pub use tabs::{provide_unsaved_changes, use_tab, TabPanel, Tabs, UnsavedChanges};
 pub use toast::{provide_toaster, use_toaster, ToastKind, ToastRegion, Toaster};
 

@@ -4,12 +4,11 @@
 
 use chrono::Utc;
 use domain::status::{
-    default_budget, validate_budget, Budget, BudgetForm, OperationKind, Percentile,
+    default_budget, validate_budget, Budget, BudgetForm, BudgetRow, OperationKind, Percentile,
 };
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor};
 use crate::entity::status_budget;
@@ -44,14 +43,6 @@ pub async fn list(db: &DatabaseConnection) -> ServiceResult<Vec<status_budget::M
         .order_by_asc(status_budget::Column::Name)
         .all(db)
         .await?)
-}
-
-/// A budget set by people, as the tab lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BudgetRow {
-    pub id: i64,
-    pub form: BudgetForm,
-    pub updated_at: String,
 }
 
 /// [`list`] as rows for the tab.

@@ -610,7 +610,7 @@ fn layer_from_check(name: &str, c: Option<&HealthCheck>, down: Level) -> LayerSt
 
 fn window_text(window: Duration) -> String {
     let s = window.as_secs();
-    if s % 60 == 0 {
+    if s.is_multiple_of(60) {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")

@@ -693,45 +693,21 @@ fn ApiKeyTable(rows: Vec<ApiKeyRow>, reload: Callback<()>) -> impl IntoView {
     }
 }
 
-/// Seconds between refreshes of the live pages.
-const LIVE_REFRESH_SECS: u64 = 30;
-
-/// True when the browser tab is hidden (then live pages skip their refresh).
-fn page_hidden() -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        document().visibility_state() == web_sys::VisibilityState::Hidden
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        false
-    }
-}
-
 /// `/admin/spend`: the rolling 24 hours by customer and by supplier, with an hourly
 /// chart per currency; refreshes every 30 s while the tab is visible.
 #[component]
 pub fn SpendPage() -> impl IntoView {
     let (spend, reload) = load_in_browser(fetch_spend_24h);
-    Effect::new(move |_| {
-        if spend.with(|s| matches!(s, Some(Ok(_)))) {
-            set_timeout(
-                move || {
-                    leptos::task::spawn_local(async move {
-                        if page_hidden() {
-                            // Keep the data; look again later.
-                            let held = spend.try_get_untracked().flatten();
-                            spend.try_set(held);
-                            return;
-                        }
-                        let fresh = fetch_spend_24h().await;
-                        spend.try_set(Some(fresh));
-                    })
-                },
-                std::time::Duration::from_secs(LIVE_REFRESH_SECS),
-            );
-        }
-    });
+    // Refreshed in place (the figures stay on screen while the new ones load).
+    crate::components::use_live_refresh(
+        Signal::derive(|| true),
+        Callback::new(move |_| {
+            leptos::task::spawn_local(async move {
+                let fresh = fetch_spend_24h().await;
+                spend.try_set(Some(fresh));
+            })
+        }),
+    );
     view! {
         <PageHeader title="24 hour spend" description="Traffic of the last 24 hours by customer and by supplier: revenue, cost, margin, minutes, calls and ASR. Refreshes every 30 seconds while this tab is open.">
             <button type="button" class="button" on:click=move |_| reload.run(())>"Refresh now"</button>
