@@ -8,4 +8,5 @@ mod kamailio;
 mod pull;
 mod rate_command;
 mod rate_plans;
+mod status;
 mod support;

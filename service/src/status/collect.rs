@@ -908,14 +908,9 @@ pub async fn collect(ctx: &StatusContext, cycle: i64) -> ServiceResult<Snapshot>
     let day = ago(now, Duration::from_secs(86_400));
     let (sign_ins, failures): (Option<i64>, Option<i64>) = status_sample::Entity::find()
         .select_only()
-        .column_as(
-            sea_orm::sea_query::ExprTrait::sum(Expr::col(status_sample::Column::Count)),
-            "n",
-        )
-        .column_as(
-            sea_orm::sea_query::ExprTrait::sum(Expr::col(status_sample::Column::Errors)),
-            "e",
-        )
+        // SUM of a bigint is NUMERIC on PostgreSQL: cast back.
+        .column_as(Expr::cust("CAST(SUM(\"count\") AS BIGINT)"), "n")
+        .column_as(Expr::cust("CAST(SUM(\"errors\") AS BIGINT)"), "e")
         .filter(status_sample::Column::Kind.eq("auth"))
         .filter(status_sample::Column::FlushedAt.gt(day))
         .into_tuple::<(Option<i64>, Option<i64>)>()

@@ -89,9 +89,13 @@ async fn a_cycle_measures_judges_alerts_and_writes_one_snapshot() {
             true,
             Some("200"),
         );
+        for ok in [true, true, false] {
+            ctx.recorder
+                .record("auth", "sign_in", Duration::from_millis(30), ok, None);
+        }
 
         let tick = status::tick(&ctx, 0).await.unwrap();
-        assert_eq!(tick.flushed, 4, "{n}: one sample per operation");
+        assert_eq!(tick.flushed, 5, "{n}: one sample per operation");
         let (_, bytes) = tick.snapshot.expect("the first instance collects");
         assert!(bytes > 1000, "{n}: {bytes} bytes");
 
@@ -147,6 +151,11 @@ async fn a_cycle_measures_judges_alerts_and_writes_one_snapshot() {
         assert_eq!(
             (failing.count, failing.errors, failing.error_bp),
             (1, 1, 10_000),
+            "{n}"
+        );
+        assert_eq!(
+            (s.portals.sign_ins_24h, s.portals.sign_in_failures_24h),
+            (2, 1),
             "{n}"
         );
         assert_eq!(s.jobs.workers.len(), 1, "{n}: this instance runs a worker");
