@@ -22,9 +22,10 @@ const credentials = {
   E2E_CUSTOMER_EMAIL: 'noc@northwind.test',
   E2E_CUSTOMER_PASSWORD: 'e2e customer password',
 };
+const database = join(dir, 'didtron.db');
 const env = {
   ...process.env,
-  DATABASE_URL: `sqlite://${join(dir, 'didtron.db')}?mode=rwc`,
+  DATABASE_URL: `sqlite://${database}?mode=rwc`,
   BIND_ADDR: `127.0.0.1:${port}`,
   PUBLIC_URL: base,
   SITE_ROOT: join(root, 'target/site'),
@@ -66,7 +67,7 @@ try {
   const specs = (process.env.E2E_SPECS ?? 'tests/').split(' ').filter(Boolean);
   const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...specs], {
     cwd: import.meta.dirname,
-    env: { ...process.env, ...credentials, BASE_URL: base, TESTDATA: join(root, 'testdata') },
+    env: { ...process.env, ...credentials, BASE_URL: base, TESTDATA: join(root, 'testdata'), E2E_DATABASE: database },
     stdio: 'inherit',
   });
   code = run.status ?? 1;

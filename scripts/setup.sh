@@ -5,7 +5,8 @@
 #   scripts/setup.sh --release  + wasm-opt (npm binaryen 132) for release builds
 #   scripts/setup.sh --test     + chromium, PostgreSQL/Redis servers, Kamailio and sipp
 #                               (the real switch of the call tests), aiosmtpd (the real
-#                               SMTP server of the mail tests), end2end npm packages
+#                               SMTP server of the mail tests), sqlite3 (the browser
+#                               tests' hand on the database), end2end npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -76,6 +77,10 @@ if [ "$testing" = 1 ]; then
     step "installing Kamailio and sipp (deploy/kamailio/README.md)"
     apt_install --no-install-recommends kamailio kamailio-utils-modules \
       kamailio-extra-modules kamailio-json-modules sip-tester
+  fi
+  if ! command -v sqlite3 >/dev/null; then
+    step "installing sqlite3 (the browser tests stop the status collector through it)"
+    apt_install --no-install-recommends sqlite3
   fi
   if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
     step "installing aiosmtpd (python3-aiosmtpd), the SMTP server of the mail tests"

@@ -189,7 +189,8 @@ where
         }
     };
     view! {
-        <div class="table-wrap" class:table-wrap--virtual=virtual_mode
+        // Focusable, so a table wider than the screen scrolls from the keyboard too.
+        <div class="table-wrap" class:table-wrap--virtual=virtual_mode tabindex="0"
             on:scroll=move |ev| scroll_top.set(event_target::<web_sys::Element>(&ev).scroll_top() as f64)>
             <table class="table" class:table--virtual=virtual_mode data-testid=testid
                 aria-rowcount=move || rows.with(|r| r.len() + 1)>

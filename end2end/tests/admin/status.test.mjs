@@ -5,7 +5,15 @@
 // server collects every 5 s (run.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { launch, newPage, hydrated, expectAccessible, signIn, BASE_URL } from '../browser.mjs';
+
+/** Runs SQL on the test server's SQLite database (Debian's sqlite3). */
+function sql(statement) {
+  const r = spawnSync('sqlite3', ['-cmd', '.timeout 10000', process.env.E2E_DATABASE, statement], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`sqlite3 failed: ${r.stderr}`);
+  return r.stdout;
+}
 
 const admin = { email: process.env.E2E_ADMIN_EMAIL, password: process.env.E2E_ADMIN_PASSWORD };
 let browser;
@@ -38,7 +46,7 @@ async function openStatus(page, path = '/admin/status') {
 
 /** Clicks "Refresh now" until `check()` holds (the collector runs every 5 s). */
 async function refreshUntil(page, check, what) {
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 30; i++) {
     if (await check()) return;
     await page.waitForTimeout(1500);
     await page.getByTestId('refresh-status').click();
@@ -55,7 +63,7 @@ test('every tab shows its figures with their time and passes axe', async () => {
   assert.match(await level.getAttribute('data-level'), /^(green|yellow|red)$/);
   assert.match(await level.innerText(), /(Green|Yellow|Red) — /);
   const dot = page.getByTestId('status-dot');
-  assert.match(await dot.getAttribute('aria-label'), /^System status: .+, (no open alert|\d+ open alerts?)$/);
+  assert.match(await dot.textContent(), /^System status: .+\s*\d+\s*, (no open alert|\d+ open alerts?)$/);
   assert.equal(await page.getByTestId('live-state').getAttribute('data-live'), 'on');
   for (const [name, panel] of TABS) {
     await page.getByRole('tab', { name, exact: true }).click();
@@ -204,5 +212,32 @@ test('live refresh pauses while the tab is hidden and resumes when it is shown',
   await page.clock.runFor(61_000);
   await page.waitForTimeout(300);
   assert.equal(reads, off, 'no refresh when live is off');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('a collector that cannot run shows the yellow, then the red banner, and recovers', async () => {
+  const page = await newPage(browser);
+  await openStatus(page);
+  await page.getByTestId('status-level').waitFor();
+  // Another "instance" holds the collector's lease and never collects.
+  sql("UPDATE leases SET holder = 'hung-instance', expires_at = '9999-12-31 00:00:00+00:00'");
+  try {
+    const banner = page.getByTestId('stale-banner');
+    const staleness = async () => ((await banner.count()) ? banner.getAttribute('data-staleness') : 'fresh');
+    await refreshUntil(page, async () => (await staleness()) === 'stale', 'the yellow banner');
+    assert.match(await banner.getAttribute('class'), /alert--warn/);
+    assert.match(await banner.innerText(), /over two collector periods of 5 s\): the collector is late/);
+    await expectAccessible(page, 'status with the yellow banner');
+    await refreshUntil(page, async () => (await staleness()) === 'stopped', 'the red banner');
+    assert.match(await banner.getAttribute('class'), /alert--crit/);
+    assert.match(await banner.innerText(), /the collector has stopped/);
+    await page.reload();
+    await hydrated(page);
+    await page.getByTestId('status-dot').getByText('Collector stopped').waitFor();
+    await expectAccessible(page, 'status with the red banner');
+  } finally {
+    sql('DELETE FROM leases');
+  }
+  await refreshUntil(page, async () => (await page.getByTestId('stale-banner').count()) === 0, 'fresh again');
   assert.deepEqual(page.consoleErrors, []);
 });

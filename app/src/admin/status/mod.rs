@@ -395,7 +395,7 @@ fn OperationsTable(
         return view! { <p class="empty">"Nothing was measured in the window yet: figures appear as requests are served."</p> }.into_any();
     }
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="table" data-testid=testid>
                 <caption class="visually-hidden">{caption}</caption>
                 <thead><tr>
@@ -597,7 +597,7 @@ fn HealthTab() -> impl IntoView {
     view! {
         <Panel title="Health checks" updated=snapshot_time() testid="health-panel">
             {with_snapshot(|s| view! {
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0">
                     <table class="table" data-testid="health-table">
                         <caption class="visually-hidden">"Health of each dependency"</caption>
                         <thead><tr>
@@ -655,7 +655,7 @@ fn ApiTab() -> impl IntoView {
                     return view! { <p class="empty">"No request in the window yet."</p> }.into_any();
                 }
                 view! {
-                    <div class="table-wrap"><table class="table" data-testid="endpoints-table">
+                    <div class="table-wrap" tabindex="0"><table class="table" data-testid="endpoints-table">
                         <caption class="visually-hidden">"Requests by endpoint"</caption>
                         <thead><tr><th scope="col">"Endpoint"</th><th scope="col" class="num">"Requests"</th><th scope="col" class="num">"Per minute"</th>
                             <th scope="col" class="num">"5xx"</th><th scope="col" class="num">"Error rate"</th><th scope="col">"By status"</th></tr></thead>
@@ -678,7 +678,7 @@ fn ApiTab() -> impl IntoView {
             {loaded(errors, retry, |rows: Vec<domain::status::ErrorRow>| if rows.is_empty() {
                 view! { <p class="empty">"No failed request in the last 7 days."</p> }.into_any()
             } else {
-                view! { <div class="table-wrap"><table class="table" data-testid="errors-table">
+                view! { <div class="table-wrap" tabindex="0"><table class="table" data-testid="errors-table">
                     <caption class="visually-hidden">"Recent errors"</caption>
                     <thead><tr><th scope="col">"Time (UTC)"</th><th scope="col">"Endpoint"</th><th scope="col" class="num">"Status"</th><th scope="col">"Correlation id"</th><th scope="col">"Instance"</th></tr></thead>
                     <tbody>{rows.into_iter().map(|e| view! {
@@ -801,7 +801,7 @@ fn JobsTab() -> impl IntoView {
             {loaded(failed, retry_failed, move |rows: Vec<domain::status::FailedJobRow>| if rows.is_empty() {
                 view! { <p class="empty">"No failed job."</p> }.into_any()
             } else {
-                view! { <div class="table-wrap"><table class="table" data-testid="failed-jobs-table">
+                view! { <div class="table-wrap" tabindex="0"><table class="table" data-testid="failed-jobs-table">
                     <caption class="visually-hidden">"Failed jobs"</caption>
                     <thead><tr><th scope="col" class="num">"Job"</th><th scope="col">"Type"</th><th scope="col" class="num">"Attempts"</th><th scope="col">"Error"</th><th scope="col">"Failed (UTC)"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                     <tbody>{rows.into_iter().map(|f| {
@@ -868,7 +868,7 @@ fn IntegrationsTab() -> impl IntoView {
     view! {
         <Panel title="Integrations" updated=snapshot_time() testid="integrations-panel">
             {with_snapshot(|s| view! {
-                <div class="table-wrap"><table class="table" data-testid="integrations-table">
+                <div class="table-wrap" tabindex="0"><table class="table" data-testid="integrations-table">
                     <caption class="visually-hidden">"Integrations"</caption>
                     <thead><tr><th scope="col">"Integration"</th><th scope="col">"Set up"</th><th scope="col">"Last success (UTC)"</th><th scope="col">"Last failure (UTC)"</th>
                         <th scope="col">"Last error"</th><th scope="col" class="num">"Calls"</th><th scope="col" class="num">"Error rate"</th><th scope="col">"Detail"</th></tr></thead>
@@ -978,7 +978,7 @@ fn AlertsTab() -> impl IntoView {
             <button type="button" class="button button--primary" data-testid="new-rule"
                 on:click=move |_| edit(None, AlertRuleForm { metric: "jobs.queued".into(), comparison: "above".into(), severity: "warning".into(), for_secs: "0".into(), enabled: true, ..Default::default() })>"New rule"</button>
             {loaded(rules, retry_rules, move |rows: Vec<AlertRuleRow>| view! {
-                <div class="table-wrap"><table class="table" data-testid="rules-table">
+                <div class="table-wrap" tabindex="0"><table class="table" data-testid="rules-table">
                     <caption class="visually-hidden">"Alert rules"</caption>
                     <thead><tr><th scope="col">"Rule"</th><th scope="col">"Condition"</th><th scope="col">"Severity"</th><th scope="col">"Recipients"</th><th scope="col">"State"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                     <tbody>{rows.into_iter().map(|r| {
@@ -1026,7 +1026,7 @@ fn AlertTable(
     ack: Option<Action<i64, Result<(), AppError>>>,
 ) -> impl IntoView {
     view! {
-        <div class="table-wrap"><table class="table" data-testid=testid>
+        <div class="table-wrap" tabindex="0"><table class="table" data-testid=testid>
             <caption class="visually-hidden">"Alerts"</caption>
             <thead><tr><th scope="col">"Alert"</th><th scope="col">"Severity"</th><th scope="col">"State"</th><th scope="col">"What"</th>
                 <th scope="col">"Opened (UTC)"</th><th scope="col">"Acknowledged"</th><th scope="col">"Resolved (UTC)"</th>
@@ -1184,7 +1184,7 @@ fn AuditTab() -> impl IntoView {
         <Panel title="Deploys" updated=read_time() testid="deploys">
             <p class="panel__help">"Every start of a didtron serve instance, with its version."</p>
             {loaded(deploys, retry_deploys, |rows: Vec<domain::status::DeployRow>| view! {
-                <div class="table-wrap"><table class="table" data-testid="deploys-table">
+                <div class="table-wrap" tabindex="0"><table class="table" data-testid="deploys-table">
                     <caption class="visually-hidden">"Deploys"</caption>
                     <thead><tr><th scope="col">"Started (UTC)"</th><th scope="col">"Version"</th><th scope="col">"Host"</th><th scope="col" class="num">"PID"</th><th scope="col" class="num">"Workers"</th><th scope="col">"Backends"</th><th scope="col">"Last seen (UTC)"</th></tr></thead>
                     <tbody>{rows.into_iter().map(|d| view! {
@@ -1244,18 +1244,19 @@ pub fn StatusDot() -> impl IntoView {
                 0,
             ),
         };
-        let label_text = text.clone();
         let alerts = match count {
             0 => "no open alert".to_owned(),
             1 => "1 open alert".to_owned(),
             n => format!("{n} open alerts"),
         };
         view! {
-            <a class="sidebar__status" href="/admin/status" data-testid="status-dot"
-                aria-label=format!("System status: {label_text}, {alerts}")>
+            // Named by its text (not aria-label): "System status" is hidden text, not a label.
+            <a class="sidebar__status" href="/admin/status" data-testid="status-dot">
                 <span class=class aria-hidden="true"></span>
+                <span class="visually-hidden">"System status: "</span>
                 <span class="sidebar__status-text">{text}</span>
-                <span class="nav__badge num" data-testid="status-alert-count">{count}</span>
+                <span class="nav__badge num" data-testid="status-alert-count" aria-hidden="true">{count}</span>
+                <span class="visually-hidden">{format!(", {alerts}")}</span>
             </a>
         }
     }
