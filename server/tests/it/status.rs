@@ -134,15 +134,25 @@ async fn redis_stopped_turns_the_status_red_within_two_cycles_while_the_portals_
             snap.reasons
         );
         // Within two cycles: one of the first two snapshots begun after the stop is red.
-        let after: Vec<String> = status_snapshot::Entity::find()
-            .filter(status_snapshot::Column::TakenAt.gt(stopped_at))
-            .order_by_asc(status_snapshot::Column::TakenAt)
-            .all(&s.env.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.level)
-            .collect();
+        // The red one seen above may have begun just before the stop (its Redis check
+        // ran after it), so wait until two cycles begun after the stop are stored.
+        let levels_after_stop = || async {
+            status_snapshot::Entity::find()
+                .filter(status_snapshot::Column::TakenAt.gt(stopped_at))
+                .order_by_asc(status_snapshot::Column::TakenAt)
+                .all(&s.env.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.level)
+                .collect::<Vec<String>>()
+        };
+        let waiting = Instant::now();
+        let mut after = levels_after_stop().await;
+        while after.len() < 2 && waiting.elapsed() < Duration::from_secs(15) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            after = levels_after_stop().await;
+        }
         assert!(
             after.iter().take(2).any(|l| l == "red"),
             "{n}: levels after the stop: {after:?}"

@@ -64,6 +64,58 @@ async fn jobs_are_claimed_once_retried_and_recovered_from_dead_workers() {
             "{}",
             odd.last_error
         );
+
+        // System Status lists it; Retry queues it again from the start, audited, and
+        // only a failed job can be retried.
+        let failed = service::status::views::failed_jobs(db, 10).await.unwrap();
+        assert_eq!(
+            failed
+                .iter()
+                .map(|f| (f.id, f.kind.as_str()))
+                .collect::<Vec<_>>(),
+            [(odd.id, "no.such.kind")],
+            "{}",
+            env.name
+        );
+        let ops = service::audit::Actor {
+            user_id: None,
+            email: "ops@didtron.test".into(),
+        };
+        jobs::retry(db, &ops, odd.id).await.unwrap();
+        let retried = job::Entity::find_by_id(odd.id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((retried.status.as_str(), retried.attempts), ("queued", 0));
+        assert!(service::status::views::failed_jobs(db, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let audited = service::entity::audit_entry::Entity::find()
+            .all(db)
+            .await
+            .unwrap();
+        assert!(
+            audited.iter().any(|a| a.entity == "job"
+                && a.entity_id == odd.id
+                && a.actor_email == "ops@didtron.test"
+                && a.changes.contains("queued")),
+            "{}: {audited:?}",
+            env.name
+        );
+        assert!(
+            matches!(
+                jobs::retry(db, &ops, odd.id).await,
+                Err(service::ServiceError::Conflict(_))
+            ),
+            "{}: a queued job is not retried",
+            env.name
+        );
+        assert!(matches!(
+            jobs::retry(db, &ops, 999_999).await,
+            Err(service::ServiceError::NotFound("job"))
+        ));
         env.cleanup().await;
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -484,7 +484,7 @@ async fn a_rule_holds_for_its_duration_alerts_once_and_is_acknowledged_on_record
 }
 
 #[tokio::test]
-async fn snapshots_older_than_a_week_become_one_per_hour_with_the_hours_worst_level() {
+async fn snapshots_older_than_a_week_become_one_per_hour_and_go_after_90_days() {
     for env in testing::backends().await {
         let db = &env.db;
         let n = env.name;
@@ -532,6 +532,22 @@ async fn snapshots_older_than_a_week_become_one_per_hour_with_the_hours_worst_le
                 .unwrap();
             }
         }
+        // Past 90 days even the hourly rows go; inside a week minutes stay minutes.
+        for (days, resolution, level) in [(91, "hour", "red"), (1, "minute", "green")] {
+            status_snapshot::Entity::insert(status_snapshot::ActiveModel {
+                id: NotSet,
+                taken_at: Set(now - chrono::Duration::days(days)),
+                resolution: Set(resolution.into()),
+                level: Set(level.into()),
+                body: Set("{}".into()),
+                bytes: Set(2),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec(db)
+            .await
+            .unwrap();
+        }
         status::collect::retain(db, now).await.unwrap();
         let mut kept: Vec<(String, String)> = status_snapshot::Entity::find()
             .all(db)
@@ -545,9 +561,10 @@ async fn snapshots_older_than_a_week_become_one_per_hour_with_the_hours_worst_le
             kept,
             [
                 ("hour".to_owned(), "red".to_owned()),
-                ("hour".to_owned(), "yellow".to_owned())
+                ("hour".to_owned(), "yellow".to_owned()),
+                ("minute".to_owned(), "green".to_owned())
             ],
-            "{n}"
+            "{n}: 91 days old is gone, yesterday's minute stays"
         );
         let mut series: Vec<(String, i64, i64)> = status_metric::Entity::find()
             .all(db)
