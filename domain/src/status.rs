@@ -45,7 +45,7 @@ string_enum! {
     /// route (`/admin/carriers`), server functions by their endpoint
     /// (`/fn/admin/carriers`), API endpoints by method and route
     /// (`POST /api/v1/route`), jobs by their kind (`cdr_import`), job start by the kind
-    /// whose start was waited for, integrations by name (`smtp`, `cdr_pull`).
+    /// whose start was waited for, integrations by name (`smtp`, `cdr_pull:{source id}`).
     pub enum OperationKind {
         Page = ("page", "Page"),
         ServerFn = ("fn", "Server function"),

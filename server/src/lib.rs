@@ -46,6 +46,8 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
     // connection is cloned, so every clone reports).
     let recorder = service::status::Recorder::new(&uuid::Uuid::now_v7().to_string());
     db.set_metric_callback(recorder.statement_callback());
+    // Calls to other systems (pull sources, the SMTP relay) are timed into it too.
+    recorder.install();
     service::db::migrate(&db)
         .await
         .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;

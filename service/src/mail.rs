@@ -47,6 +47,8 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// [`BATCH`] messages at the relay's 60 s command timeout fits well within it).
 pub const LOCK_TTL: Duration = Duration::from_secs(300);
 const LOCK_KEY: &str = "mail-outbox";
+/// The name System Status files SMTP deliveries under (kind `integration`).
+pub const SMTP_INTEGRATION: &str = "smtp";
 
 /// The wait before try `attempts + 1` after `attempts` failed tries: 1, 2, 4, …
 /// minutes, at most 60.
@@ -216,7 +218,13 @@ async fn deliver_locked(
     for m in due {
         let outcome = match mailer.message(&m) {
             Err(reason) => Err((true, reason)),
-            Ok(message) => match mailer.transport.send(message).await {
+            Ok(message) => match crate::status::observe(
+                "integration",
+                SMTP_INTEGRATION,
+                mailer.transport.send(message),
+            )
+            .await
+            {
                 Ok(_) => Ok(()),
                 Err(e) => Err((e.is_permanent(), e.to_string())),
             },

@@ -230,18 +230,26 @@ async fn fetch(
     if let Some(header) = &source.auth_header {
         request = request.header(reqwest::header::AUTHORIZATION, header);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {}: {e}", source.url))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!("{} answered {status}", source.url));
-    }
-    response
-        .json::<Page>()
-        .await
-        .map_err(|e| format!("the page is not {{\"records\": [...], \"cursor\": ...}}: {e}"))
+    let call = async {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", source.url))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("{} answered {status}", source.url));
+        }
+        response
+            .json::<Page>()
+            .await
+            .map_err(|e| format!("the page is not {{\"records\": [...], \"cursor\": ...}}: {e}"))
+    };
+    crate::status::observe("integration", &integration_name(source.id), call).await
+}
+
+/// The name System Status files pull source `id`'s calls under (kind `integration`).
+pub fn integration_name(id: i64) -> String {
+    format!("cdr_pull:{id}")
 }
 
 fn cursor_text(value: &serde_json::Value) -> Option<String> {

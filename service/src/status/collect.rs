@@ -883,8 +883,10 @@ pub async fn collect(ctx: &StatusContext, cycle: i64) -> ServiceResult<Snapshot>
         .all(db)
         .await?
     {
+        let name = crate::cdrs::pull::integration_name(source.id);
+        let (calls, errors) = op("integration", &name).map_or((0, 0), |a| (a.count, a.errors));
         integrations.push(Integration {
-            name: format!("cdr_pull:{}", source.id),
+            name,
             label: format!("CDR pull: {}", source.name),
             configured: source.enabled,
             last_ok_at: source.last_success_at.map(rfc),
@@ -892,9 +894,9 @@ pub async fn collect(ctx: &StatusContext, cycle: i64) -> ServiceResult<Snapshot>
                 .then_some(source.last_run_at.map(rfc))
                 .flatten(),
             last_error: (!source.last_error.is_empty()).then(|| source.last_error.clone()),
-            calls: 0,
-            errors: 0,
-            error_bp: 0,
+            calls,
+            errors,
+            error_bp: basis_points(errors, calls),
             detail: format!(
                 "{} records pulled in all; every {} s{}",
                 source.pulled_total,

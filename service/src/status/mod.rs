@@ -27,7 +27,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
-pub use recorder::{CacheCounter, Recorder};
+pub use recorder::{observe, CacheCounter, Recorder};
 
 use crate::entity::status_instance;
 use crate::kv::Kv;
@@ -127,8 +127,21 @@ pub async fn tick(ctx: &StatusContext, cycle: i64) -> ServiceResult<Tick> {
     let mut snapshot = None;
     if crate::leases::try_take(&ctx.db, COLLECTOR_LEASE, ctx.recorder.instance(), lease_ttl).await?
     {
-        let taken = collect::collect(ctx, cycle).await?;
-        snapshot = Some(collect::store(&ctx.db, &taken).await?);
+        let collected = async {
+            let taken = collect::collect(ctx, cycle).await?;
+            collect::store(&ctx.db, &taken).await
+        }
+        .await;
+        match collected {
+            Ok(stored) => snapshot = Some(stored),
+            Err(e) => {
+                // The collector cannot report its own absence with a snapshot: its
+                // instance watches the snapshots' age like the others (the "Status
+                // collector stopped" rule), as far as the database lets it.
+                let _ = watch_collector(ctx).await;
+                return Err(e);
+            }
+        }
         if cycle % 10 == 0 {
             collect::retain(&ctx.db, now).await?;
         }

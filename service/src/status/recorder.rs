@@ -11,9 +11,10 @@
 //! each part's.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::NotSet, DatabaseConnection, EntityTrait, Set};
@@ -37,6 +38,27 @@ const MAX_STATEMENT: usize = 4000;
 /// 2 % relative accuracy, at most 1024 bins, values in milliseconds from 1 µs.
 pub fn sketch_config() -> Config {
     Config::new(0.02, 1024, 0.001)
+}
+
+/// The recorder of this process's `didtron serve` instance, once installed.
+static INSTALLED: OnceLock<Recorder> = OnceLock::new();
+
+/// Times `call` as operation `kind`/`name` in this process's recorder (see
+/// [`Recorder::install`]): one count, an error when it returns `Err`, its latency. The
+/// one wrapper for the calls DIDTron makes to other systems (kind `integration`: a CDR
+/// pull source's API, the SMTP relay), as the HTTP middleware is for the requests it
+/// serves. Without an installed recorder (tools, tests) it only runs `call`.
+pub async fn observe<T, E>(
+    kind: &str,
+    name: &str,
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let started = Instant::now();
+    let result = call.await;
+    if let Some(recorder) = INSTALLED.get() {
+        recorder.record(kind, name, started.elapsed(), result.is_ok(), None);
+    }
+    result
 }
 
 /// One operation's figures since the last flush.
@@ -132,6 +154,12 @@ impl Recorder {
             instance: Arc::from(instance),
             state: Arc::default(),
         }
+    }
+
+    /// Makes this the process's recorder, the one [`observe`] records into; the first
+    /// call wins (a process runs one `didtron serve` instance). Returns whether it did.
+    pub fn install(&self) -> bool {
+        INSTALLED.set(self.clone()).is_ok()
     }
 
     /// The instance's id.
