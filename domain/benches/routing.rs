@@ -5,6 +5,11 @@
 //! Besides criterion's means, prints the latency percentiles of 200 000 single
 //! decisions (each timed alone), the same while another thread rebuilds and swaps the
 //! table in a loop (a lookup never waits for a rebuild), the rebuild time, and memory.
+//!
+//! `BENCH_PREFIXES=N` sets the codes per deck; `BENCH_DISTINCT_NUMBERS=N` repeats the
+//! same N numbers, so that everything is in the cache and the figures are the decision's
+//! CPU cost alone (against the uniform run: what the memory costs). The allocator is the
+//! didtron binary's (mimalloc).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -22,7 +27,17 @@ use domain::routing::{
     RoutingEntry, RoutingFacts, RoutingPlanForm, RoutingTable,
 };
 
-const PREFIXES: usize = 1_000_000;
+/// The didtron binary's allocator (server/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Dial codes per deck: `BENCH_PREFIXES`, default 1 000 000.
+fn prefix_count() -> usize {
+    std::env::var("BENCH_PREFIXES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
 
 fn plan_deck(plan_id: i64, prefixes: &[String], seed: u64, scale: i64) -> Arc<PlanDeck> {
     let mut rows = synthetic::deck_rows(prefixes, seed);
@@ -68,7 +83,7 @@ fn interconnect(id: i64, direction: Direction, service: (i64, i64)) -> RouteInte
 }
 
 fn facts(prefixes: &[String], decks: &HashMap<i64, Arc<PlanDeck>>) -> RoutingFacts {
-    let mut entries = Vec::with_capacity(PREFIXES);
+    let mut entries = Vec::with_capacity(prefixes.len());
     for p in prefixes.iter().step_by(3) {
         for service in [201, 202, 203] {
             entries.push(RoutingEntry {
@@ -124,8 +139,17 @@ fn percentiles(mut samples: Vec<Duration>) -> String {
 }
 
 fn benches(c: &mut Criterion) {
-    let prefixes = synthetic::prefixes(PREFIXES, 42);
-    let numbers = synthetic::numbers(&prefixes, 200_000, 7);
+    let count = prefix_count();
+    let prefixes = synthetic::prefixes(count, 42);
+    let mut numbers = synthetic::numbers(&prefixes, 200_000, 7);
+    // `BENCH_DISTINCT_NUMBERS=N`: the same N numbers again and again (all in the cache:
+    // the decision's CPU cost alone).
+    if let Some(n) = std::env::var("BENCH_DISTINCT_NUMBERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        numbers = numbers[..n].iter().cycle().take(200_000).cloned().collect();
+    }
     let skewed = synthetic::skewed_numbers(&prefixes, 200_000, 7);
     let started = Instant::now();
     let decks: HashMap<i64, Arc<PlanDeck>> = [
@@ -138,7 +162,7 @@ fn benches(c: &mut Criterion) {
     .map(|d| (d.plan_id, d))
     .collect();
     eprintln!(
-        "4 decks of {PREFIXES} codes compiled in {:.2?}",
+        "4 decks of {count} codes compiled in {:.2?}",
         started.elapsed()
     );
     let started = Instant::now();

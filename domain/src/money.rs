@@ -69,15 +69,28 @@ pub fn format_micros(micros: i64, decimals: u8) -> String {
 
 /// A decimal amount without trailing zeros beyond 4 places (`0.1237`, `0.0100`).
 pub fn rate_text(micros: i64) -> String {
-    let full = format_micros(micros, 6);
-    let (whole, frac) = full.split_once('.').unwrap_or((&full, ""));
-    let trimmed = frac.trim_end_matches('0');
-    let frac = if trimmed.len() < 4 {
-        &frac[..4]
-    } else {
-        trimmed
-    };
-    format!("{whole}.{frac}")
+    RateText(micros).to_string()
+}
+
+/// [`rate_text`] as a `Display` value, for messages built without a `String` per amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateText(pub i64);
+
+impl fmt::Display for RateText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let (whole, mut frac, mut places) = (
+            abs / MICROS_PER_UNIT as u64,
+            abs % MICROS_PER_UNIT as u64,
+            6,
+        );
+        while places > 4 && frac % 10 == 0 {
+            frac /= 10;
+            places -= 1;
+        }
+        write!(f, "{sign}{whole}.{frac:0places$}")
+    }
 }
 
 /// An ISO 4217 alphabetic currency code (`USD`, `EUR`), three upper-case ASCII letters.
@@ -141,5 +154,20 @@ mod tests {
         assert_eq!(format_micros(7, 0), "0");
         assert_eq!(Currency::parse("usd").unwrap().as_str(), "USD");
         assert!(Currency::parse("US").is_err());
+    }
+
+    #[test]
+    fn rates_print_with_four_to_six_places() {
+        for (micros, text) in [
+            (123_700, "0.1237"),
+            (10_000, "0.0100"),
+            (22_585, "0.022585"),
+            (22_580, "0.02258"),
+            (0, "0.0000"),
+            (-1_500_000, "-1.5000"),
+            (12_000_001, "12.000001"),
+        ] {
+            assert_eq!(rate_text(micros), text);
+        }
     }
 }

@@ -140,8 +140,9 @@ pub struct MediationTables {
 /// routing decision find the same customer.
 #[derive(Clone, Debug, Default)]
 pub struct IngressIndex {
-    /// Host addresses by their 128-bit (IPv4-mapped) value.
-    hosts: HashMap<u128, Vec<i64>>,
+    /// Host addresses by their 128-bit (IPv4-mapped) value (FxHash: read for every call
+    /// the routing API decides).
+    hosts: rustc_hash::FxHashMap<u128, Vec<i64>>,
     /// Networks: `(first, last, interconnect)`.
     ranges: Vec<(u128, u128, i64)>,
 }
@@ -161,6 +162,20 @@ impl IngressIndex {
             (_, Some((first, last))) => self.ranges.push((first, last, interconnect_id)),
             _ => {}
         }
+    }
+
+    /// [`IngressIndex::candidates`] without allocating when no network covers `ip` (the
+    /// usual case): the host's own list, borrowed.
+    pub fn candidates_cow(&self, ip: IpAddr) -> std::borrow::Cow<'_, [i64]> {
+        let key = ip_key(ip);
+        if self
+            .ranges
+            .iter()
+            .any(|(first, last, _)| (*first..=*last).contains(&key))
+        {
+            return std::borrow::Cow::Owned(self.candidates(ip));
+        }
+        std::borrow::Cow::Borrowed(self.hosts.get(&key).map_or(&[][..], Vec::as_slice))
     }
 
     /// Ingress interconnects whose addresses cover `ip`, in id order, without repeats.
@@ -215,14 +230,39 @@ fn ip_key(ip: IpAddr) -> u128 {
 /// B-number (or A) in E.164 digits: a leading `+` or `00` removed, then 1–15 digits
 /// not starting with 0 (ITU-T E.164 §6: country code first, 15 digits at most).
 pub fn e164_digits(number: &str) -> Option<String> {
-    let t = number.trim();
-    let t = t
-        .strip_prefix('+')
-        .or_else(|| t.strip_prefix("00"))
-        .unwrap_or(t);
-    let ok =
-        (1..=15).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) && !t.starts_with('0');
-    ok.then(|| t.to_owned())
+    e164_range(number).map(|r| number[r].to_owned())
+}
+
+/// Where [`e164_digits`] finds the digits in `number`: a byte range of it.
+pub fn e164_range(number: &str) -> Option<std::ops::Range<usize>> {
+    let t = number.trim_start();
+    let mut start = number.len() - t.len();
+    let t = t.trim_end();
+    let digits = if let Some(rest) = t.strip_prefix('+') {
+        start += 1;
+        rest
+    } else if let Some(rest) = t.strip_prefix("00") {
+        start += 2;
+        rest
+    } else {
+        t
+    };
+    let ok = (1..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    ok.then(|| start..start + digits.len())
+}
+
+/// [`e164_digits`] in place: `number` becomes its digits, or stays as it is (`false`).
+pub fn to_e164_in_place(number: &mut String) -> bool {
+    match e164_range(number) {
+        Some(r) => {
+            number.truncate(r.end);
+            number.replace_range(..r.start, "");
+            true
+        }
+        None => false,
+    }
 }
 
 /// The host and port of a route: `sip:user@198.51.100.7:5061;transport=udp` →

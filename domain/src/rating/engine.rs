@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::deck::CompiledDeck;
+use super::deck::{CompiledDeck, CompiledRate};
 use super::increment::{billed_seconds, BillingIncrement};
-use super::index::MAX_DEPTH;
+use super::index::{PrefixKeys, MAX_DEPTH};
 use crate::money::Currency;
 
 /// How long a call was billable, as the switch reports it.
@@ -164,8 +164,12 @@ impl NoRate {
 
 /// Rounds `value` (in units of `divisor`) to a whole number of units with `mode`.
 fn round_div(value: i128, divisor: i128, mode: RoundingMode) -> i128 {
-    let q = value / divisor;
-    let r = value % divisor;
+    // A 64-bit division when both fit (real prices always do): a 128-bit one is a
+    // library call, several times slower.
+    let (q, r) = match (i64::try_from(value), i64::try_from(divisor)) {
+        (Ok(v), Ok(d)) => (i128::from(v / d), i128::from(v % d)),
+        _ => (value / divisor, value % divisor),
+    };
     if r == 0 {
         return q;
     }
@@ -209,31 +213,89 @@ impl CompiledDeck {
         call: &CallToRate<'a>,
         policy: &RatingPolicy,
     ) -> Result<Rating<'a>, NoRate> {
-        let number = call.b_number.as_bytes();
         let mut found = [(0u8, 0u64); MAX_DEPTH];
-        let n = self.index.matches(number, &mut found);
-        if n == 0 {
+        let n = self.index.matches(call.b_number.as_bytes(), &mut found);
+        let (len, rate) = self.in_force(&found[..n], call.start.timestamp())?;
+        self.price(len, rate, call, policy)
+    }
+
+    /// Step 1 of [`CompiledDeck::rate`]: among the codes that prefix the number (`found`,
+    /// shortest first, as the index gives them), the longest with a row in force at
+    /// `start` (Unix seconds): its length and its row.
+    ///
+    /// Errors: `NoPrefix` when nothing matched, `NoRateInForce` when no match is in force.
+    #[inline]
+    pub(crate) fn in_force(
+        &self,
+        found: &[(u8, u64)],
+        start: i64,
+    ) -> Result<(u8, &CompiledRate), NoRate> {
+        let Some(&(longest, _)) = found.last() else {
             return Err(NoRate::NoPrefix);
-        }
-        let start = call.start.timestamp();
-        let mut chosen = None;
-        for &(len, span) in found[..n].iter().rev() {
-            let (first, count) = (span as u32 as usize, (span >> 32) as usize);
-            let revisions = &self.rates[first..first + count];
-            if let Some(rate) = revisions
-                .iter()
-                .rev()
-                .find(|r| r.from <= start && start < r.to)
-            {
-                chosen = Some((len, rate));
-                break;
-            }
-        }
-        let Some((len, rate)) = chosen else {
-            return Err(NoRate::NoRateInForce {
-                prefix_len: found[n - 1].0,
-            });
         };
+        found
+            .iter()
+            .rev()
+            .find_map(|&(len, span)| self.revision_at(span, start).map(|r| (len, r)))
+            .ok_or(NoRate::NoRateInForce {
+                prefix_len: longest,
+            })
+    }
+
+    /// [`CompiledDeck::in_force`] from the longest code alone (`longest`, from
+    /// [`PrefixIndex::longest_of`](super::PrefixIndex::longest_of)): the usual case reads
+    /// nothing else; when that code has no row in force at `start`, the shorter codes of
+    /// `keys` are looked up.
+    #[inline]
+    pub(crate) fn in_force_longest(
+        &self,
+        keys: &PrefixKeys,
+        longest: Option<(u8, u64)>,
+        start: i64,
+    ) -> Result<(u8, &CompiledRate), NoRate> {
+        let Some((len, span)) = longest else {
+            return Err(NoRate::NoPrefix);
+        };
+        if let Some(rate) = self.revision_at(span, start) {
+            return Ok((len, rate));
+        }
+        let mut found = [(0u8, 0u64); MAX_DEPTH];
+        let n = self.index.matches_of(keys, &mut found);
+        self.in_force(&found[..n], start)
+    }
+
+    /// The row of code `span` (`start | count << 32` in `rates`, sorted by `from`) in
+    /// force at `start`.
+    #[inline]
+    fn revision_at(&self, span: u64, start: i64) -> Option<&CompiledRate> {
+        let (first, count) = (span as u32 as usize, (span >> 32) as usize);
+        self.rates[first..first + count]
+            .iter()
+            .rev()
+            .find(|r| r.from <= start && start < r.to)
+    }
+
+    /// The newest row of code `span` (the last of its revisions): a lookup that is about
+    /// to call [`CompiledDeck::in_force_longest`] reads it first, so the rows of several
+    /// decks load together.
+    #[inline]
+    pub(crate) fn newest_row(&self, span: u64) -> Option<&CompiledRate> {
+        let (first, count) = (span as u32 as usize, (span >> 32) as usize);
+        self.rates.get(first + count.max(1) - 1)
+    }
+
+    /// Steps 2 and 3 of [`CompiledDeck::rate`]: the call's price on row `rate` of a code
+    /// of `len` digits (from [`CompiledDeck::in_force`]).
+    ///
+    /// Errors: `CurrencyMismatch`, `CostOverflow`. Never allocates.
+    #[inline]
+    pub(crate) fn price<'a>(
+        &'a self,
+        len: u8,
+        rate: &CompiledRate,
+        call: &CallToRate<'a>,
+        policy: &RatingPolicy,
+    ) -> Result<Rating<'a>, NoRate> {
         let tariff = &self.tariffs[rate.tariff as usize];
         if let Some(plan) = policy.currency {
             if plan != tariff.currency {

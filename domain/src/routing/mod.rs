@@ -52,13 +52,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::cdr::mediation::{e164_digits, pick_by_tech_prefix, IngressIndex};
+use rustc_hash::FxHashMap;
+
+use crate::cdr::mediation::{pick_by_tech_prefix, to_e164_in_place, IngressIndex};
 use crate::interconnect::{
     AddressSpec, CompiledNumberRules, Direction, NumberRejection, NumberRules, TranslationRule,
     Translator, Transport,
 };
+use crate::money::Currency;
 use crate::rating::{
-    BillableDuration, BillingIncrement, CallToRate, NoRate, PlanDeck, PrefixIndex, Rating,
+    BillableDuration, BillingIncrement, CallToRate, NoRate, PlanDeck, PrefixIndex, PrefixKeys,
+    Rating,
 };
 
 /// One interconnect as routing needs it.
@@ -231,7 +235,111 @@ pub struct Route {
 pub struct Excluded {
     pub supplier_interconnect: i64,
     pub name: String,
-    pub reason: String,
+    pub reason: Exclusion,
+}
+
+/// Why a candidate supplier is left out. Kept as figures and written as words only when
+/// read ([`std::fmt::Display`]; in JSON, the words), so a decision formats no text for
+/// the suppliers it passes over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exclusion {
+    /// The interconnect or its carrier is not active.
+    Inactive,
+    /// It belongs to the customer's own carrier.
+    Loop,
+    /// It has no address to send calls to.
+    NoAddress,
+    /// It sells no service with a rate plan.
+    NoService,
+    /// Its rate plan is not loaded (rate plan id).
+    PlanNotLoaded(i64),
+    /// Its deck has no rate in force for the called number.
+    NoBuyRate,
+    /// Its deck could not price the call.
+    Unpriced(NoRate),
+    /// Its deck and the customer plan price in different currencies.
+    Currency { buy: Currency, sell: Currency },
+    /// The margin guard: a minute costs more than it sells for (micro-units).
+    AboveSell {
+        rate_micros: i64,
+        minute_micros: i64,
+        sell_minute_micros: i64,
+    },
+    /// The margin guard: the margin is under the plan's least margin.
+    UnderMinimum {
+        margin_micros: i64,
+        min_margin_bp: u32,
+    },
+    /// Past the plan's most routes.
+    MaxRoutes(usize),
+    /// In words: the capacity step's reasons, and explanations read back from JSON.
+    Said(String),
+}
+
+impl std::fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::money::RateText;
+        match self {
+            Exclusion::Inactive => f.write_str("the interconnect or its carrier is not active"),
+            Exclusion::Loop => f.write_str("it belongs to the customer's own carrier (a loop)"),
+            Exclusion::NoAddress => f.write_str("it has no address to send calls to"),
+            Exclusion::NoService => f.write_str("it sells no service with a rate plan"),
+            Exclusion::PlanNotLoaded(id) => write!(f, "rate plan {id} is not loaded"),
+            Exclusion::NoBuyRate => f.write_str("no buy rate for the number"),
+            Exclusion::Unpriced(e) => write!(f, "no buy rate: {e}"),
+            Exclusion::Currency { buy, sell } => {
+                write!(f, "its deck is in {buy}, the customer plan in {sell}")
+            }
+            Exclusion::AboveSell {
+                rate_micros,
+                minute_micros,
+                sell_minute_micros,
+            } => write!(
+                f,
+                "margin guard: buys at {}/min (a minute costs {}), above the sell price {}",
+                RateText(*rate_micros),
+                RateText(*minute_micros),
+                RateText(*sell_minute_micros)
+            ),
+            Exclusion::UnderMinimum {
+                margin_micros,
+                min_margin_bp,
+            } => write!(
+                f,
+                "margin guard: margin {} per minute is under the plan's minimum of {} %",
+                RateText(*margin_micros),
+                percent_text(*min_margin_bp)
+            ),
+            Exclusion::MaxRoutes(max) => write!(f, "the plan offers at most {max} routes"),
+            Exclusion::Said(text) => f.write_str(text),
+        }
+    }
+}
+
+impl Exclusion {
+    /// Whether the words contain `text` (tests and filters read it as text).
+    pub fn contains(&self, text: &str) -> bool {
+        self.to_string().contains(text)
+    }
+}
+
+impl Serialize for Exclusion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Exclusion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Exclusion::Said)
+    }
+}
+
+impl PartialEq<&str> for Exclusion {
+    fn eq(&self, other: &&str) -> bool {
+        let words = self.to_string();
+        words == *other
+    }
 }
 
 /// A refusal: the SIP code for the switch to answer and the reason phrase.
@@ -298,35 +406,60 @@ struct CompiledInterconnect {
     rules: CompiledNumberRules,
     /// Egress: `sip:host:port[;transport=…]`.
     uri: String,
+    /// The deck of its service's rate plan (an index of `RoutingTable::decks`), when
+    /// that plan is loaded.
+    deck: Option<u32>,
+    /// "Carrier (interconnect)", for explanations.
+    party: String,
 }
+
+/// A routing plan entry as decisions read it (the prefix is the index's key).
+#[derive(Clone, Copy, Debug)]
+struct PlanEntry {
+    supplier_service_id: i64,
+    priority: u32,
+    weight: u32,
+}
+
+/// The most supplier decks a plan may reach for them all to be probed with the sell
+/// deck, before the plan's entries are known (more: probed once the entries are).
+const MAX_REACH: usize = 8;
 
 struct CompiledPlan {
     plan: RoutingPlan,
-    /// Entry lists by prefix; the value indexes `lists`.
+    /// Entries by prefix: the value is `start | count << 32` in `entries`, so a lookup
+    /// reads no other table.
     index: PrefixIndex,
-    lists: Vec<Vec<RoutingEntry>>,
-    /// Entries without a prefix.
-    default: Vec<RoutingEntry>,
+    entries: Vec<PlanEntry>,
+    /// Entries without a prefix: `entries[default.0..default.0 + default.1]`.
+    default: (u32, u32),
+    /// Every deck the plan's entries can reach, when at most [`MAX_REACH`].
+    reach: Vec<u32>,
 }
 
-impl CompiledPlan {
-    fn entries_for<'a>(&'a self, b_number: &'a str) -> (&'a str, &'a [RoutingEntry]) {
-        match self.index.longest(b_number.as_bytes()) {
-            Some((len, list)) => (&b_number[..usize::from(len)], &self.lists[list as usize]),
-            None => ("", &self.default),
-        }
-    }
+/// A candidate route before its text is built (only the routes offered are).
+struct Candidate<'t> {
+    egress: &'t CompiledInterconnect,
+    entry: PlanEntry,
+    deck: &'t PlanDeck,
+    buy: Rating<'t>,
+    margin: i64,
 }
 
 /// The routing configuration compiled for the call path (see the module documentation).
 /// Immutable; share it behind an `Arc` and replace it whole.
 pub struct RoutingTable {
     ingress: IngressIndex,
-    interconnects: HashMap<i64, CompiledInterconnect>,
-    /// Egress interconnects (ids, ascending) by the supplier service they sell.
-    egress_by_service: HashMap<i64, Vec<i64>>,
-    decks: HashMap<i64, Arc<PlanDeck>>,
-    plans: HashMap<i64, CompiledPlan>,
+    interconnects: Vec<CompiledInterconnect>,
+    /// Interconnect id → index of `interconnects`.
+    by_id: FxHashMap<i64, u32>,
+    /// Egress interconnects (indexes of `interconnects`, by ascending id) by the supplier
+    /// service they sell.
+    egress_by_service: FxHashMap<i64, Vec<u32>>,
+    decks: Vec<Arc<PlanDeck>>,
+    /// Rate plan id → index of `decks`.
+    deck_by_plan: FxHashMap<i64, u32>,
+    plans: FxHashMap<i64, CompiledPlan>,
     carrier_names: HashMap<i64, String>,
     carrier_caps: HashMap<i64, (u32, u32)>,
     /// Dial codes and routing rules held, for sizing.
@@ -365,13 +498,20 @@ pub fn affordable_seconds(
     if rate_micros <= 0 {
         return Some(u32::MAX);
     }
-    // Seconds billed for at most `left`: rate × s / 60 ≤ left.
-    let billable = left * 60 / i128::from(rate_micros);
+    // Seconds billed for at most `left`: rate × s / 60 ≤ left (a 64-bit division when
+    // it fits, as it does for any real credit).
+    let billable = match i64::try_from(left * 60) {
+        Ok(l) => i128::from(l / rate_micros),
+        Err(_) => left * 60 / i128::from(rate_micros),
+    };
     let (a, b) = (i128::from(increment.first), i128::from(increment.next));
     if billable < a.max(i128::from(minimum_s)) {
         return None;
     }
-    let seconds = a + (billable - a) / b * b;
+    let seconds = match i64::try_from(billable - a) {
+        Ok(x) => a + i128::from(x / i64::from(increment.next) * i64::from(increment.next)),
+        Err(_) => a + (billable - a) / b * b,
+    };
     Some(u32::try_from(seconds).unwrap_or(u32::MAX))
 }
 
@@ -411,9 +551,19 @@ impl RoutingTable {
     /// Errors: a stored translation or CLI rule that does not compile (rules saved
     /// through the carriers module always do); the message names the interconnect.
     pub fn compile(facts: RoutingFacts) -> Result<RoutingTable, String> {
-        let mut interconnects = HashMap::with_capacity(facts.interconnects.len());
-        let mut egress_by_service: HashMap<i64, Vec<i64>> = HashMap::new();
-        for ic in facts.interconnects {
+        let mut decks = Vec::with_capacity(facts.decks.len());
+        let mut deck_by_plan = FxHashMap::default();
+        let mut plan_ids: Vec<&i64> = facts.decks.keys().collect();
+        plan_ids.sort_unstable();
+        for id in plan_ids {
+            deck_by_plan.insert(*id, decks.len() as u32);
+            decks.push(facts.decks[id].clone());
+        }
+        let mut interconnects = Vec::with_capacity(facts.interconnects.len());
+        let mut by_id = FxHashMap::default();
+        let mut sorted = facts.interconnects;
+        sorted.sort_by_key(|ic| ic.id);
+        for ic in sorted {
             let translator = Translator::new(&ic.translation_rules)
                 .map_err(|e| format!("interconnect {}: translation rule: {e}", ic.name))?;
             let rules = ic
@@ -425,51 +575,86 @@ impl RoutingTable {
                 .as_ref()
                 .map(|(spec, port, transport)| target_uri(spec, *port, *transport))
                 .unwrap_or_default();
-            if ic.direction == Direction::Egress {
-                if let Some((service, _)) = ic.service {
-                    egress_by_service.entry(service).or_default().push(ic.id);
+            let deck = ic
+                .service
+                .and_then(|(_, plan)| deck_by_plan.get(&plan).copied());
+            let party = match facts.carrier_names.get(&ic.carrier_id) {
+                Some(carrier) => format!("{carrier} ({})", ic.name),
+                None => ic.name.clone(),
+            };
+            by_id.insert(ic.id, interconnects.len() as u32);
+            interconnects.push(CompiledInterconnect {
+                facts: ic,
+                translator,
+                rules,
+                uri,
+                deck,
+                party,
+            });
+        }
+        let mut egress_by_service: FxHashMap<i64, Vec<u32>> = FxHashMap::default();
+        for (i, ic) in interconnects.iter().enumerate() {
+            if ic.facts.direction == Direction::Egress {
+                if let Some((service, _)) = ic.facts.service {
+                    egress_by_service.entry(service).or_default().push(i as u32);
                 }
             }
-            interconnects.insert(
-                ic.id,
-                CompiledInterconnect {
-                    facts: ic,
-                    translator,
-                    rules,
-                    uri,
-                },
-            );
-        }
-        for ids in egress_by_service.values_mut() {
-            ids.sort_unstable();
         }
         let mut ingress = IngressIndex::default();
         for (spec, id) in &facts.ingress_addresses {
-            if interconnects
+            if by_id
                 .get(id)
-                .is_some_and(|ic| ic.facts.direction == Direction::Ingress)
+                .is_some_and(|i| interconnects[*i as usize].facts.direction == Direction::Ingress)
             {
                 ingress.add(spec, *id);
             }
         }
         let mut rules = 0;
-        let mut plans = HashMap::with_capacity(facts.plans.len());
+        let mut plans = FxHashMap::default();
         for p in facts.plans {
             rules += p.entries.len();
-            let mut by_prefix: HashMap<String, Vec<RoutingEntry>> = HashMap::new();
-            let mut default = Vec::new();
-            for e in p.entries {
-                if e.prefix.is_empty() {
-                    default.push(e);
+            let mut sorted = p.entries;
+            // Stable: entries of one prefix keep their stored order.
+            sorted.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+            let mut entries = Vec::with_capacity(sorted.len());
+            let mut codes: Vec<(&str, u64)> = Vec::new();
+            let mut default = (0, 0);
+            let mut reach: Vec<u32> = Vec::new();
+            let mut services: Vec<i64> = Vec::new();
+            let mut i = 0;
+            while i < sorted.len() {
+                let prefix = sorted[i].prefix.as_str();
+                let start = entries.len() as u32;
+                while i < sorted.len() && sorted[i].prefix == prefix {
+                    let e = &sorted[i];
+                    entries.push(PlanEntry {
+                        supplier_service_id: e.supplier_service_id,
+                        priority: e.priority,
+                        weight: e.weight,
+                    });
+                    if !services.contains(&e.supplier_service_id) {
+                        services.push(e.supplier_service_id);
+                    }
+                    i += 1;
+                }
+                let count = entries.len() as u32 - start;
+                if prefix.is_empty() {
+                    default = (start, count);
                 } else {
-                    by_prefix.entry(e.prefix.clone()).or_default().push(e);
+                    codes.push((prefix, u64::from(start) | u64::from(count) << 32));
                 }
             }
-            let mut lists = Vec::with_capacity(by_prefix.len());
-            let mut codes = Vec::with_capacity(by_prefix.len());
-            for (prefix, list) in by_prefix {
-                codes.push((prefix, lists.len() as u64));
-                lists.push(list);
+            for service in &services {
+                for ic in egress_by_service.get(service).into_iter().flatten() {
+                    if let Some(deck) = interconnects[*ic as usize].deck {
+                        if !reach.contains(&deck) {
+                            reach.push(deck);
+                        }
+                    }
+                }
+            }
+            if reach.len() > MAX_REACH {
+                reach.clear();
             }
             let index = PrefixIndex::build(
                 codes
@@ -483,22 +668,31 @@ impl RoutingTable {
                 CompiledPlan {
                     plan: p.plan,
                     index,
-                    lists,
+                    entries,
                     default,
+                    reach,
                 },
             );
         }
-        let codes = facts.decks.values().map(|d| d.deck.rows()).sum();
+        let codes = decks.iter().map(|d| d.deck.rows()).sum();
         Ok(RoutingTable {
             ingress,
             interconnects,
+            by_id,
             egress_by_service,
-            decks: facts.decks,
+            decks,
+            deck_by_plan,
             plans,
             carrier_names: facts.carrier_names,
             carrier_caps: facts.carrier_caps,
             size: (codes, rules),
         })
+    }
+
+    fn interconnect(&self, id: i64) -> Option<&CompiledInterconnect> {
+        self.by_id
+            .get(&id)
+            .map(|i| &self.interconnects[*i as usize])
     }
 
     /// `(rate rows of every deck, routing plan entries)` held.
@@ -508,17 +702,12 @@ impl RoutingTable {
 
     /// The interconnect's name, for messages.
     pub fn interconnect_name(&self, id: i64) -> Option<&str> {
-        self.interconnects.get(&id).map(|ic| ic.facts.name.as_str())
+        self.interconnect(id).map(|ic| ic.facts.name.as_str())
     }
 
     /// "Carrier (interconnect)", for messages.
     pub fn party_name(&self, id: i64) -> Option<String> {
-        self.interconnects
-            .get(&id)
-            .map(|ic| match self.carrier_names.get(&ic.facts.carrier_id) {
-                Some(carrier) => format!("{carrier} ({})", ic.facts.name),
-                None => ic.facts.name.clone(),
-            })
+        self.interconnect(id).map(|ic| ic.party.clone())
     }
 
     /// The carrier's name, for messages.
@@ -537,25 +726,16 @@ impl RoutingTable {
 
     /// The interconnect's CPS and channel caps `(max_cps, max_channels)`, 0 = none.
     pub fn caps(&self, id: i64) -> Option<(u32, u32)> {
-        self.interconnects
-            .get(&id)
+        self.interconnect(id)
             .map(|ic| (ic.facts.max_cps, ic.facts.max_channels))
     }
 
-    fn sell_quote(&self, plan_id: i64, b: &str, at: DateTime<Utc>) -> Result<Quote, String> {
-        let Some(deck) = self.decks.get(&plan_id) else {
-            return Err(format!("rate plan {plan_id} is not loaded"));
-        };
-        minute_quote(deck, b, at).map_err(|e| match e {
-            NoRate::NoPrefix => format!("no rate: the customer plan has no dial code for {b}"),
-            NoRate::NoRateInForce { .. } => {
-                format!("no rate: the customer plan's dial code for {b} has no rate in force")
-            }
-            other => format!("no rate: {other}"),
-        })
-    }
-
     /// Decides one call (see the module documentation for the steps).
+    ///
+    /// Built for the call path: the dial-code lookups of the sell deck, the routing plan
+    /// and the suppliers' decks are issued together so their cache misses overlap, and
+    /// text (numbers, URIs, quotes) is made only for the routes offered and, when
+    /// `query.explain`, for the steps.
     pub fn decide(&self, query: &RouteQuery<'_>, live: &LiveState) -> Decision {
         let mut d = Decision {
             refusal: None,
@@ -570,20 +750,24 @@ impl RoutingTable {
             max_duration_s: 0,
             failover_on: Vec::new(),
             no_failover: Vec::new(),
-            steps: Vec::with_capacity(8),
+            steps: Vec::new(),
             excluded: Vec::new(),
         };
         let dialled = query.b_number.trim();
 
         // 1. Ingress.
-        let candidates = match query.ingress_interconnect_id {
-            Some(id) => vec![id],
-            None => self.ingress.candidates(query.source_ip),
+        let by_address;
+        let candidates: &[i64] = match &query.ingress_interconnect_id {
+            Some(id) => std::slice::from_ref(id),
+            None => {
+                by_address = self.ingress.candidates_cow(query.source_ip);
+                &by_address
+            }
         };
         let ingress = pick_by_tech_prefix(
             candidates
                 .iter()
-                .filter_map(|id| self.interconnects.get(id))
+                .filter_map(|id| self.interconnect(*id))
                 .filter(|ic| ic.facts.direction == Direction::Ingress),
             |ic| ic.facts.tech_prefix.as_deref(),
             dialled,
@@ -685,31 +869,104 @@ impl RoutingTable {
         let mut a = a_received.to_owned();
         let mut b = b_after_prefix.to_owned();
         ingress.translator.apply_in_place(&mut a, &mut b);
-        let Some(b_e164) = e164_digits(&b) else {
+        if !to_e164_in_place(&mut b) {
             return d.refuse(
                 "translation",
                 484,
                 format!("the called number {b} is not an E.164 number after translation (1–15 digits, not starting with 0)"),
             );
-        };
-        d.a_number = e164_digits(&a).unwrap_or(a);
-        d.b_number = b_e164;
+        }
+        to_e164_in_place(&mut a);
+        d.a_number = a;
+        // B (E.164) stays here until the end (the prices borrow it), then moves to `d`.
+        let b = b;
         if query.explain {
             d.step(
                 "translation",
                 true,
-                if d.b_number == b_after_prefix {
-                    format!("B {} unchanged", d.b_number)
+                if b == b_after_prefix {
+                    format!("B {b} unchanged")
                 } else {
-                    format!("B {b_after_prefix} → {}", d.b_number)
+                    format!("B {b_after_prefix} → {b}")
                 },
             );
         }
 
-        // 5. Sell rate.
-        let sell = match self.sell_quote(sell_plan, &d.b_number, query.at) {
-            Ok(q) => q,
-            Err(reason) => return d.refuse("sell_rate", 404, reason),
+        // 5. Sell rate. Every dial-code lookup the call needs starts here, together.
+        let Some(sell_deck) = self.deck_of_plan(sell_plan) else {
+            d.b_number = b;
+            return d.refuse(
+                "sell_rate",
+                404,
+                format!("rate plan {sell_plan} is not loaded"),
+            );
+        };
+        let plan = ic.routing_plan_id.and_then(|id| self.plans.get(&id));
+        let keys = PrefixKeys::new(b.as_bytes());
+        // Level 1: the slots of every index (sell deck, plan, the plan's supplier decks).
+        let reach: &[u32] = plan.map_or(&[], |p| &p.reach);
+        let mut indexes: [&PrefixIndex; 2 + MAX_REACH] = [&sell_deck.deck.index; 2 + MAX_REACH];
+        let mut n = 1;
+        if let Some(plan) = plan {
+            indexes[n] = &plan.index;
+            n += 1;
+        }
+        for deck in reach {
+            indexes[n] = &self.decks[*deck as usize].deck.index;
+            n += 1;
+        }
+        std::hint::black_box(PrefixIndex::touch_all(&indexes[..n], &keys));
+        // Level 2: each index's longest code, from lines now in cache.
+        let sell_match = sell_deck.deck.index.longest_of(&keys);
+        let plan_match = plan.and_then(|p| p.index.longest_of(&keys));
+        let mut reach_match = [None; MAX_REACH];
+        for (i, deck) in reach.iter().enumerate() {
+            reach_match[i] = self.decks[*deck as usize].deck.index.longest_of(&keys);
+        }
+        // Level 3: the rows they point to, and the plan's entries, loaded together.
+        let row_from = |deck: &PlanDeck, m: Option<(u8, u64)>| {
+            m.and_then(|(_, span)| deck.deck.newest_row(span))
+                .map_or(0, |r| r.from)
+        };
+        let mut touched = row_from(sell_deck, sell_match);
+        if let (Some(plan), Some((_, span))) = (plan, plan_match) {
+            touched ^= plan
+                .entries
+                .get(span as u32 as usize)
+                .map_or(0, |e| e.supplier_service_id);
+        }
+        for (i, deck) in reach.iter().enumerate() {
+            touched ^= row_from(&self.decks[*deck as usize], reach_match[i]);
+        }
+        std::hint::black_box(touched);
+        let at = query.at.timestamp();
+        let minute = CallToRate {
+            b_number: &b,
+            start: query.at,
+            duration: BillableDuration::Seconds(60),
+            answered: true,
+        };
+        let sell = match sell_deck
+            .deck
+            .in_force_longest(&keys, sell_match, at)
+            .and_then(|(len, row)| sell_deck.deck.price(len, row, &minute, &sell_deck.policy))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = match e {
+                    NoRate::NoPrefix => {
+                        format!("no rate: the customer plan has no dial code for {b}")
+                    }
+                    NoRate::NoRateInForce { .. } => {
+                        format!(
+                            "no rate: the customer plan's dial code for {b} has no rate in force"
+                        )
+                    }
+                    other => format!("no rate: {other}"),
+                };
+                d.b_number = b;
+                return d.refuse("sell_rate", 404, reason);
+            }
         };
         if query.explain {
             d.step(
@@ -720,7 +977,7 @@ impl RoutingTable {
                     sell.prefix,
                     sell.destination,
                     money(sell.rate_micros),
-                    money(sell.minute_cost_micros)
+                    money(sell.cost_micros)
                 ),
             );
         }
@@ -738,7 +995,8 @@ impl RoutingTable {
                 money(credit.available_micros),
                 sell.increment.first.max(sell.minimum_s)
             );
-            d.sell = Some(sell);
+            d.sell = Some(Quote::of(sell_deck.plan_id, &sell));
+            d.b_number = b;
             return d.refuse("credit", 402, reason);
         };
         d.max_duration_s = affordable.min(ic.max_call_secs);
@@ -755,8 +1013,9 @@ impl RoutingTable {
         }
 
         // 8. Routes.
-        let Some(plan) = ic.routing_plan_id.and_then(|id| self.plans.get(&id)) else {
-            d.sell = Some(sell);
+        let Some(plan) = plan else {
+            d.sell = Some(Quote::of(sell_deck.plan_id, &sell));
+            d.b_number = b;
             return d.refuse(
                 "routes",
                 404,
@@ -766,52 +1025,82 @@ impl RoutingTable {
         d.routing_plan = ic.routing_plan_id;
         d.failover_on = plan.plan.failover_on.clone();
         d.no_failover = plan.plan.no_failover.clone();
-        let (matched, entries) = plan.entries_for(&d.b_number);
-        let mut candidates: Vec<(Route, &RoutingEntry)> = Vec::new();
+        let (matched, entries) = match plan_match {
+            Some((len, span)) => (
+                usize::from(len),
+                &plan.entries[span as u32 as usize..][..(span >> 32) as usize],
+            ),
+            None => (
+                0,
+                &plan.entries[plan.default.0 as usize..][..plan.default.1 as usize],
+            ),
+        };
+        let mut candidates: Vec<Candidate<'_>> = Vec::with_capacity(entries.len() + 2);
+        let mut seen: Vec<u32> = Vec::with_capacity(entries.len() + 2);
         for entry in entries {
-            let Some(egress_ids) = self.egress_by_service.get(&entry.supplier_service_id) else {
+            let Some(egress) = self.egress_by_service.get(&entry.supplier_service_id) else {
                 continue;
             };
-            for id in egress_ids {
-                let Some(eg) = self.interconnects.get(id) else {
-                    continue;
-                };
-                if candidates
-                    .iter()
-                    .any(|(r, _)| r.supplier_interconnect == *id)
-                {
+            for index in egress {
+                if seen.contains(index) {
                     continue;
                 }
-                match self.candidate(eg, entry, &sell, &d, plan.plan.min_margin_bp, query) {
-                    Ok(route) => candidates.push((route, entry)),
+                seen.push(*index);
+                let eg = &self.interconnects[*index as usize];
+                let longest = eg.deck.and_then(|deck| {
+                    plan.reach
+                        .iter()
+                        .position(|r| *r == deck)
+                        .map(|i| reach_match[i])
+                });
+                match self.candidate(
+                    eg,
+                    &keys,
+                    longest,
+                    &sell,
+                    d.customer_carrier,
+                    plan.plan.min_margin_bp,
+                    &minute,
+                ) {
+                    Ok((deck, buy, margin)) => candidates.push(Candidate {
+                        egress: eg,
+                        entry: *entry,
+                        deck,
+                        buy,
+                        margin,
+                    }),
                     Err(reason) => d.excluded.push(Excluded {
-                        supplier_interconnect: *id,
-                        name: self.party_name(*id).unwrap_or_default(),
+                        supplier_interconnect: eg.facts.id,
+                        name: eg.party.clone(),
                         reason,
                     }),
                 }
             }
         }
-        let by_cost = |x: &Route, y: &Route| {
+        // Their destination names are copied into the routes below: load them together.
+        std::hint::black_box(candidates.iter().fold(0u8, |x, c| {
+            x ^ c.buy.destination.bytes().next().unwrap_or(0)
+        }));
+        let by_cost = |x: &Candidate<'_>, y: &Candidate<'_>| {
             x.buy
-                .minute_cost_micros
-                .cmp(&y.buy.minute_cost_micros)
-                .then(x.supplier_interconnect.cmp(&y.supplier_interconnect))
+                .cost_micros
+                .cmp(&y.buy.cost_micros)
+                .then(x.egress.facts.id.cmp(&y.egress.facts.id))
         };
         match plan.plan.strategy {
-            RouteStrategy::Lcr => candidates.sort_by(|(x, ex), (y, ey)| {
+            RouteStrategy::Lcr => candidates.sort_by(|x, y| {
                 x.buy
-                    .minute_cost_micros
-                    .cmp(&y.buy.minute_cost_micros)
-                    .then(ex.priority.cmp(&ey.priority))
-                    .then(x.supplier_interconnect.cmp(&y.supplier_interconnect))
+                    .cost_micros
+                    .cmp(&y.buy.cost_micros)
+                    .then(x.entry.priority.cmp(&y.entry.priority))
+                    .then(x.egress.facts.id.cmp(&y.egress.facts.id))
             }),
             RouteStrategy::Priority => candidates
-                .sort_by(|(x, ex), (y, ey)| ex.priority.cmp(&ey.priority).then(by_cost(x, y))),
-            RouteStrategy::Quality => candidates.sort_by(|(x, _), (y, _)| {
-                let q = |r: &Route| {
+                .sort_by(|x, y| x.entry.priority.cmp(&y.entry.priority).then(by_cost(x, y))),
+            RouteStrategy::Quality => candidates.sort_by(|x, y| {
+                let q = |c: &Candidate<'_>| {
                     live.quality
-                        .get(&r.supplier_interconnect)
+                        .get(&c.egress.facts.id)
                         .and_then(|q| q.asr_bp().map(|asr| (asr, q.acd_s)))
                 };
                 match (q(x), q(y)) {
@@ -823,19 +1112,19 @@ impl RoutingTable {
             }),
             RouteStrategy::Weighted => {
                 // Weighted draw without replacement (a weighted shuffle), seeded by the call.
-                candidates.sort_by(|(x, _), (y, _)| by_cost(x, y));
+                candidates.sort_by(by_cost);
                 let mut seed = call_seed(query.call_id);
                 let mut ordered = Vec::with_capacity(candidates.len());
                 while !candidates.is_empty() {
-                    let total: u64 = candidates.iter().map(|(_, e)| u64::from(e.weight)).sum();
+                    let total: u64 = candidates.iter().map(|c| u64::from(c.entry.weight)).sum();
                     let mut pick = splitmix(&mut seed) % total.max(1);
                     let mut chosen = candidates.len() - 1;
-                    for (i, (_, e)) in candidates.iter().enumerate() {
-                        if pick < u64::from(e.weight) {
+                    for (i, c) in candidates.iter().enumerate() {
+                        if pick < u64::from(c.entry.weight) {
                             chosen = i;
                             break;
                         }
-                        pick -= u64::from(e.weight);
+                        pick -= u64::from(c.entry.weight);
                     }
                     ordered.push(candidates.remove(chosen));
                 }
@@ -843,40 +1132,70 @@ impl RoutingTable {
             }
         }
         let max = usize::from(plan.plan.max_routes);
-        for (route, _) in candidates.split_off(max.min(candidates.len())) {
+        for c in candidates.drain(max.min(candidates.len())..) {
             d.excluded.push(Excluded {
-                supplier_interconnect: route.supplier_interconnect,
-                name: self
-                    .party_name(route.supplier_interconnect)
-                    .unwrap_or_default(),
-                reason: format!("the plan offers at most {max} routes"),
+                supplier_interconnect: c.egress.facts.id,
+                name: c.egress.party.clone(),
+                reason: Exclusion::MaxRoutes(max),
             });
         }
-        d.routes = candidates.into_iter().map(|(r, _)| r).collect();
-        d.sell = Some(sell);
-        let prefix_text = if matched.is_empty() {
-            "every destination".to_owned()
-        } else {
-            format!("prefix {matched}")
+        d.routes = candidates
+            .iter()
+            .map(|c| {
+                let f = &c.egress.facts;
+                let mut a = d.a_number.clone();
+                let mut sent = b.clone();
+                c.egress.translator.apply_in_place(&mut a, &mut sent);
+                if let Some(tp) = &f.tech_prefix {
+                    sent.insert_str(0, tp);
+                }
+                Route {
+                    uri: c.egress.uri.clone(),
+                    b_number: sent,
+                    a_number: a,
+                    supplier_interconnect: f.id,
+                    supplier_carrier: f.carrier_id,
+                    supplier_service: c.entry.supplier_service_id,
+                    max_duration_s: d.max_duration_s.min(f.max_call_secs),
+                    buy: Quote::of(c.deck.plan_id, &c.buy),
+                    margin_micros: c.margin,
+                }
+            })
+            .collect();
+        d.sell = Some(Quote::of(sell_deck.plan_id, &sell));
+        drop(candidates);
+        d.b_number = b;
+        // Words for a refusal or an explanation only (a routed call needs none).
+        let prefix_text = || {
+            if matched == 0 {
+                "every destination".to_owned()
+            } else {
+                format!("prefix {}", &d.b_number[..matched])
+            }
         };
         if d.routes.is_empty() {
             let (code, reason) = if d.excluded.is_empty() {
                 (
                     404,
-                    format!("no route: the routing plan has no supplier for {prefix_text}"),
-                )
-            } else {
-                (
-                    503,
                     format!(
-                        "no route left: every supplier for {prefix_text} was excluded ({})",
-                        d.excluded
-                            .iter()
-                            .map(|e| format!("{}: {}", e.name, e.reason))
-                            .collect::<Vec<_>>()
-                            .join("; ")
+                        "no route: the routing plan has no supplier for {}",
+                        prefix_text()
                     ),
                 )
+            } else {
+                (503, {
+                    use std::fmt::Write;
+                    let mut reason = format!(
+                        "no route left: every supplier for {} was excluded (",
+                        prefix_text()
+                    );
+                    for (i, e) in d.excluded.iter().enumerate() {
+                        let sep = if i == 0 { "" } else { "; " };
+                        let _ = write!(reason, "{sep}{}: {}", e.name, e.reason);
+                    }
+                    reason.push(')');
+                    reason
+                })
             };
             return d.refuse("routes", code, reason);
         }
@@ -885,102 +1204,87 @@ impl RoutingTable {
                 "routes",
                 true,
                 format!(
-                    "{} route(s) by {} for {prefix_text}",
+                    "{} route(s) by {} for {}",
                     d.routes.len(),
-                    plan.plan.strategy.label()
+                    plan.plan.strategy.label(),
+                    prefix_text()
                 ),
             );
         }
         d
     }
 
-    /// One egress interconnect for one entry: the route, or why not.
-    fn candidate(
-        &self,
-        eg: &CompiledInterconnect,
-        entry: &RoutingEntry,
-        sell: &Quote,
-        d: &Decision,
+    fn deck_of_plan(&self, plan_id: i64) -> Option<&PlanDeck> {
+        self.deck_by_plan
+            .get(&plan_id)
+            .map(|i| &*self.decks[*i as usize])
+    }
+
+    /// One egress interconnect: its deck, its price for a minute to the call's B-number
+    /// and the margin, or why it is not offered. `longest`: its deck's longest code for
+    /// `keys` when the decision looked it up already.
+    #[allow(clippy::too_many_arguments)]
+    fn candidate<'t>(
+        &'t self,
+        eg: &'t CompiledInterconnect,
+        keys: &PrefixKeys,
+        longest: Option<Option<(u8, u64)>>,
+        sell: &Rating<'_>,
+        customer_carrier: Option<i64>,
         min_margin_bp: u32,
-        query: &RouteQuery<'_>,
-    ) -> Result<Route, String> {
+        minute: &CallToRate<'t>,
+    ) -> Result<(&'t PlanDeck, Rating<'t>, i64), Exclusion> {
         let f = &eg.facts;
         if !f.active {
-            return Err("the interconnect or its carrier is not active".into());
+            return Err(Exclusion::Inactive);
         }
-        if Some(f.carrier_id) == d.customer_carrier {
-            return Err("it belongs to the customer's own carrier (a loop)".into());
+        if Some(f.carrier_id) == customer_carrier {
+            return Err(Exclusion::Loop);
         }
         if eg.uri.is_empty() {
-            return Err("it has no address to send calls to".into());
+            return Err(Exclusion::NoAddress);
         }
         let Some((_, buy_plan)) = f.service else {
-            return Err("it sells no service with a rate plan".into());
+            return Err(Exclusion::NoService);
         };
-        let Some(deck) = self.decks.get(&buy_plan) else {
-            return Err(format!("rate plan {buy_plan} is not loaded"));
+        let Some(deck) = eg.deck.map(|i| &*self.decks[i as usize]) else {
+            return Err(Exclusion::PlanNotLoaded(buy_plan));
         };
-        let buy = minute_quote(deck, &d.b_number, query.at).map_err(|e| match e {
-            NoRate::NoPrefix | NoRate::NoRateInForce { .. } => {
-                format!("no buy rate for {}", d.b_number)
-            }
-            other => format!("no buy rate: {other}"),
-        })?;
+        let longest = longest.unwrap_or_else(|| deck.deck.index.longest_of(keys));
+        let no_rate = |e: NoRate| match e {
+            NoRate::NoPrefix | NoRate::NoRateInForce { .. } => Exclusion::NoBuyRate,
+            other => Exclusion::Unpriced(other),
+        };
+        let (len, row) = deck
+            .deck
+            .in_force_longest(keys, longest, minute.start.timestamp())
+            .map_err(no_rate)?;
+        let buy = deck
+            .deck
+            .price(len, row, minute, &deck.policy)
+            .map_err(no_rate)?;
         if buy.currency != sell.currency {
-            return Err(format!(
-                "its deck is in {}, the customer plan in {}",
-                buy.currency, sell.currency
-            ));
+            return Err(Exclusion::Currency {
+                buy: buy.currency,
+                sell: sell.currency,
+            });
         }
-        let margin = sell.minute_cost_micros - buy.minute_cost_micros;
+        let margin = sell.cost_micros - buy.cost_micros;
         if margin < 0 {
-            return Err(format!(
-                "margin guard: buys at {}/min (a minute costs {}), above the sell price {}",
-                money(buy.rate_micros),
-                money(buy.minute_cost_micros),
-                money(sell.minute_cost_micros)
-            ));
+            return Err(Exclusion::AboveSell {
+                rate_micros: buy.rate_micros,
+                minute_micros: buy.cost_micros,
+                sell_minute_micros: sell.cost_micros,
+            });
         }
-        if i128::from(margin) * 10_000
-            < i128::from(sell.minute_cost_micros) * i128::from(min_margin_bp)
-        {
-            return Err(format!(
-                "margin guard: margin {} per minute is under the plan's minimum of {} %",
-                money(margin),
-                percent_text(min_margin_bp)
-            ));
+        if i128::from(margin) * 10_000 < i128::from(sell.cost_micros) * i128::from(min_margin_bp) {
+            return Err(Exclusion::UnderMinimum {
+                margin_micros: margin,
+                min_margin_bp,
+            });
         }
-        let mut a = d.a_number.clone();
-        let mut b = d.b_number.clone();
-        eg.translator.apply_in_place(&mut a, &mut b);
-        if let Some(tp) = &f.tech_prefix {
-            b.insert_str(0, tp);
-        }
-        Ok(Route {
-            uri: eg.uri.clone(),
-            b_number: b,
-            a_number: a,
-            supplier_interconnect: f.id,
-            supplier_carrier: f.carrier_id,
-            supplier_service: entry.supplier_service_id,
-            max_duration_s: d.max_duration_s.min(f.max_call_secs),
-            buy,
-            margin_micros: margin,
-        })
+        Ok((deck, buy, margin))
     }
-}
-
-/// The quote of a 60-second answered call to `b` at `at` on `deck`.
-fn minute_quote(deck: &PlanDeck, b: &str, at: DateTime<Utc>) -> Result<Quote, NoRate> {
-    let call = CallToRate {
-        b_number: b,
-        start: at,
-        duration: BillableDuration::Seconds(60),
-        answered: true,
-    };
-    deck.deck
-        .rate(&call, &deck.policy)
-        .map(|r| Quote::of(deck.plan_id, &r))
 }
 
 #[cfg(test)]
