@@ -5,7 +5,8 @@
 # Redis when TEST_DATABASE_URL and TEST_REDIS_URL are set), then wrk posting routing
 # requests for the 300 real numbers of testdata/sipp/calls_airtel.csv.
 #
-# Env: CONNECTIONS (default 32), THREADS (default 1), DURATION (default 20s).
+# Env: CONNECTIONS (default 32), THREADS (default 1), DURATION (default 20s), EXPLAIN
+# (0: requests say "explain": false, as DIDTron's Kamailio configuration sends them).
 # wrk and the server share this machine's cores; the figures include that.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,9 @@
 -- wrk script for POST /api/v1/route (scripts/bench-route.sh): every request a different
 -- call id, the B-numbers of testdata/sipp/calls_airtel.csv in turn, the switch key from
--- DIDTRON_KEY.
+-- DIDTRON_KEY; EXPLAIN=0 leaves the explanation out.
 local numbers = {}
+-- EXPLAIN=0: ask without the explanation, as DIDTron's Kamailio configuration does.
+local explain = (os.getenv("EXPLAIN") == "0") and "false" or "true"
 
 init = function(args)
   local file = io.open(os.getenv("NUMBERS") or "testdata/sipp/calls_airtel.csv", "r")
@@ -21,7 +23,8 @@ request = function()
   counter = counter + 1
   local b = numbers[(counter % #numbers) + 1]
   local body = '{"source_ip":"127.0.0.1","source_port":5060,"a_number":"442079000000","b_number":"'
-    .. b .. '","call_id":"load-' .. counter .. '-' .. math.random(1, 1000000000) .. '"}'
+    .. b .. '","call_id":"load-' .. counter .. '-' .. math.random(1, 1000000000) .. '","explain":'
+    .. explain .. '}'
   return wrk.format(nil, nil, nil, body)
 end
 

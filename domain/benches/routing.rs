@@ -171,8 +171,9 @@ fn benches(c: &mut Criterion) {
     let (rows, rules) = table.size();
     let deck_bytes: usize = decks.values().map(|d| d.deck.heap_bytes().1).sum();
     eprintln!(
-        "routing table: {rows} rate rows, {rules} routing rules; rebuilt (decks already compiled) in {rebuild:.2?}; decks {:.1} bytes per rate row",
-        deck_bytes as f64 / rows as f64
+        "routing table: {rows} rate rows, {rules} routing rules; rebuilt (decks already compiled) in {rebuild:.2?}; decks {:.1} bytes per rate row, routing plan {:.1} bytes per rule",
+        deck_bytes as f64 / rows as f64,
+        table.plan_bytes() as f64 / rules as f64
     );
     let live = LiveState {
         credit: [(

@@ -9,6 +9,10 @@
 
 use std::io::Write;
 
+/// The didtron binary's allocator (server/src/main.rs), so the load test measures it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use service::jobs::JobContext;
 
 #[tokio::main]

@@ -14,6 +14,12 @@
 use clap::{Parser, Subcommand};
 use server::config::Config;
 
+/// mimalloc: DIDTron's hot paths (routing decisions, CDR ingest) make many small
+/// allocations; it serves them faster than glibc's allocator and never stalls a lookup
+/// while another thread frees a large routing table (BENCHMARKS.md, "Routing decision").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "didtron",

@@ -586,7 +586,7 @@ fn SimulationResult(view: SimulationView) -> impl IntoView {
             <section class="panel" aria-labelledby="sim-excluded">
                 <h2 class="panel__title" id="sim-excluded">"Left out"</h2>
                 <ul data-testid="simulation-excluded">
-                    {d.excluded.iter().map(|e| view! { <li><strong>{e.name.clone()}</strong>": "{e.reason.clone()}</li> }).collect_view()}
+                    {d.excluded.iter().map(|e| view! { <li><strong>{e.name.clone()}</strong>": "{e.reason.to_string()}</li> }).collect_view()}
                 </ul>
             </section>
         })}

@@ -127,7 +127,6 @@ impl PrefixIndex {
     pub fn build<'a>(codes: impl ExactSizeIterator<Item = (&'a [u8], u64)>) -> PrefixIndex {
         // Load factor ≤ ½: most buckets have room, so most probes read one line.
         let buckets = (codes.len().max(8) * 2 / 4).next_power_of_two();
-        assert!(buckets <= 1 << 40, "too many codes for one prefix index");
         let mut index = PrefixIndex {
             buckets: vec![EMPTY_BUCKET; buckets],
             shift: 64 - buckets.trailing_zeros(),

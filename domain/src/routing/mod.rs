@@ -700,6 +700,15 @@ impl RoutingTable {
         self.size
     }
 
+    /// Heap bytes of the routing plans (prefix indexes and entries), the decks apart
+    /// (they are shared with CDR rating: [`crate::rating::CompiledDeck::heap_bytes`]).
+    pub fn plan_bytes(&self) -> usize {
+        self.plans
+            .values()
+            .map(|p| p.index.heap_bytes() + p.entries.capacity() * std::mem::size_of::<PlanEntry>())
+            .sum()
+    }
+
     /// The interconnect's name, for messages.
     pub fn interconnect_name(&self, id: i64) -> Option<&str> {
         self.interconnect(id).map(|ic| ic.facts.name.as_str())

@@ -8,5 +8,6 @@ mod kamailio;
 mod pull;
 mod rate_command;
 mod rate_plans;
+mod routing_api;
 mod status;
 mod support;

@@ -474,6 +474,6 @@ pub(crate) fn exclude(decision: &mut Decision, index: usize, name: String, reaso
     decision.excluded.push(Excluded {
         supplier_interconnect: route.supplier_interconnect,
         name,
-        reason,
+        reason: domain::routing::Exclusion::Said(reason),
     });
 }
