@@ -26,6 +26,7 @@ mod m20261122_000016_routing_plans;
 mod m20261122_000017_ledger_carrier_check;
 mod m20261122_000018_carrier_traffic_limits;
 mod m20261205_000019_system_status;
+mod m20261206_000020_change_counters;
 
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000017_ledger_carrier_check::Migration),
             Box::new(m20261122_000018_carrier_traffic_limits::Migration),
             Box::new(m20261205_000019_system_status::Migration),
+            Box::new(m20261206_000020_change_counters::Migration),
         ]
     }
 }

@@ -194,28 +194,119 @@ fn tightest(a: u32, b: u32) -> u32 {
 /// Every carrier's available credit (balance + credit limit) and block, from the running
 /// balances; a carrier without a balance row has its credit limit.
 pub async fn load_credit<C: ConnectionTrait>(db: &C) -> ServiceResult<HashMap<i64, Credit>> {
-    let balances: HashMap<i64, carrier_balance::Model> = carrier_balance::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|b| (b.carrier_id, b))
-        .collect();
-    Ok(carrier::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| {
-            let b = balances.get(&c.id);
-            let balance = b.map_or(0, |b| b.balance_micros);
-            (
-                c.id,
-                Credit {
-                    available_micros: balance.saturating_add(c.credit_limit_micros),
-                    blocked: b.is_some_and(|b| b.blocked),
-                },
-            )
-        })
-        .collect())
+    let book = CreditBook::load(db).await?;
+    Ok(book.credit)
+}
+
+/// How long after a balance's `updated_at` its row is read again: a transaction that
+/// stamped it before the last read but committed after is still caught.
+const CREDIT_OVERLAP_SECS: i64 = 10;
+/// How often the whole credit is read again anyway (besides every configuration change).
+const CREDIT_FULL_EVERY_SECS: i64 = 30;
+
+/// The credit routing uses and what it is made of: every carrier's credit limit (read
+/// with the configuration) and the running balances, read again only where they changed
+/// (`updated_at`), so a refresh costs the rows that moved, not every carrier.
+#[derive(Default)]
+struct CreditBook {
+    limits: HashMap<i64, i64>,
+    credit: HashMap<i64, Credit>,
+    /// Newest `updated_at` of the balances read.
+    seen: Option<DateTime<Utc>>,
+    /// When every balance was last read.
+    full_at: Option<DateTime<Utc>>,
+}
+
+#[derive(FromQueryResult)]
+struct BalanceRow {
+    carrier_id: i64,
+    balance_micros: i64,
+    blocked: bool,
+    updated_at: DateTime<Utc>,
+}
+
+async fn balances_since<C: ConnectionTrait>(
+    db: &C,
+    since: Option<DateTime<Utc>>,
+) -> ServiceResult<Vec<BalanceRow>> {
+    use sea_orm::QuerySelect;
+    let mut query = carrier_balance::Entity::find()
+        .select_only()
+        .column(carrier_balance::Column::CarrierId)
+        .column(carrier_balance::Column::BalanceMicros)
+        .column(carrier_balance::Column::Blocked)
+        .column(carrier_balance::Column::UpdatedAt);
+    if let Some(since) = since {
+        query = query.filter(carrier_balance::Column::UpdatedAt.gt(since));
+    }
+    Ok(query.into_model::<BalanceRow>().all(db).await?)
+}
+
+impl CreditBook {
+    /// Every carrier's limit and every balance.
+    async fn load<C: ConnectionTrait>(db: &C) -> ServiceResult<CreditBook> {
+        use sea_orm::QuerySelect;
+        let limits: HashMap<i64, i64> = carrier::Entity::find()
+            .select_only()
+            .column(carrier::Column::Id)
+            .column(carrier::Column::CreditLimitMicros)
+            .into_tuple::<(i64, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let mut book = CreditBook {
+            credit: limits
+                .iter()
+                .map(|(id, limit)| {
+                    (
+                        *id,
+                        Credit {
+                            available_micros: *limit,
+                            blocked: false,
+                        },
+                    )
+                })
+                .collect(),
+            limits,
+            seen: None,
+            full_at: Some(Utc::now()),
+        };
+        let rows = balances_since(db, None).await?;
+        book.apply(&rows);
+        Ok(book)
+    }
+
+    /// `rows` over the credit in force; whether any carrier's credit changed.
+    fn apply(&mut self, rows: &[BalanceRow]) -> bool {
+        let mut changed = false;
+        for row in rows {
+            self.seen = self.seen.max(Some(row.updated_at));
+            // A balance of a carrier the configuration does not know (deleted, or newer
+            // than the configuration read) waits for the next configuration read.
+            let Some(limit) = self.limits.get(&row.carrier_id) else {
+                continue;
+            };
+            let credit = Credit {
+                available_micros: row.balance_micros.saturating_add(*limit),
+                blocked: row.blocked,
+            };
+            if self.credit.insert(row.carrier_id, credit) != Some(credit) {
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// The balances that changed since the last read (with [`CREDIT_OVERLAP_SECS`]),
+    /// applied; whether any carrier's credit changed.
+    async fn catch_up<C: ConnectionTrait>(&mut self, db: &C) -> ServiceResult<bool> {
+        let since = self
+            .seen
+            .map(|t| t - Duration::seconds(CREDIT_OVERLAP_SECS));
+        let rows = balances_since(db, since).await?;
+        Ok(self.apply(&rows))
+    }
 }
 
 #[derive(FromQueryResult)]
@@ -275,38 +366,20 @@ struct Fingerprint {
     state: String,
 }
 
-/// One string that changes whenever anything routing reads changes: per table its row
-/// count and newest `updated_at`, and the newest live revision of any rate plan.
+/// One string that changes whenever anything routing reads changes: the `routing`
+/// change counter, raised by the database's triggers on every write to those tables
+/// (migration `m20261206_000020_change_counters`) and made visible with the write's
+/// commit. One row read, whatever the size of the configuration.
 async fn fingerprint(db: &DatabaseConnection) -> ServiceResult<String> {
-    let part = |table: &str| {
-        format!(
-            "(SELECT CAST(COUNT(*) AS TEXT) || '/' || COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM {table})"
-        )
-    };
-    let tables = [
-        "carriers",
-        "interconnects",
-        "interconnect_addresses",
-        "interconnect_services",
-        "services",
-        "rate_plans",
-        "routing_plans",
-        "routing_plan_entries",
-        "reference_items",
-    ];
-    let mut sql = tables.iter().map(|t| part(t)).collect::<Vec<_>>();
-    sql.push(
-        "(SELECT COALESCE(CAST(MAX(live_revision_id) AS TEXT), '') FROM rate_plans)".to_owned(),
-    );
-    let sql = format!("SELECT {} AS state", sql.join(" || ';' || "));
     let backend = db.get_database_backend();
-    Ok(
-        Fingerprint::find_by_statement(Statement::from_string(backend, sql))
-            .one(db)
-            .await?
-            .map(|f| f.state)
-            .unwrap_or_default(),
-    )
+    Ok(Fingerprint::find_by_statement(Statement::from_string(
+        backend,
+        "SELECT CAST(version AS TEXT) AS state FROM change_counters WHERE name = 'routing'",
+    ))
+    .one(db)
+    .await?
+    .map(|f| f.state)
+    .unwrap_or_default())
 }
 
 struct Current {
@@ -325,6 +398,7 @@ pub type Answer = Decision;
 #[derive(Clone)]
 pub struct Router {
     current: Arc<RwLock<Current>>,
+    credit: Arc<tokio::sync::Mutex<CreditBook>>,
     kv: Kv,
     decks: DeckCache,
 }
@@ -355,10 +429,12 @@ impl Router {
                         .map_err(ServiceError::Internal)?,
                 ),
                 live: Arc::new(LiveState::default()),
-                fingerprint: String::new(),
+                // Never a counter's value: the first refresh builds.
+                fingerprint: "none".to_owned(),
                 built_at: Utc::now(),
                 quality_at: None,
             })),
+            credit: Arc::new(tokio::sync::Mutex::new(CreditBook::default())),
             kv,
             decks,
         };
@@ -366,15 +442,18 @@ impl Router {
         Ok(router)
     }
 
-    /// Rebuilds the table if the configuration changed since the last build, and reads
-    /// the live credit (and, once a minute, the suppliers' quality). Returns whether the
-    /// table was rebuilt.
+    /// Rebuilds the table if the configuration changed since the last build, and brings
+    /// the live credit up to date (every carrier's on a configuration change or every
+    /// 30 s, else only the balances that moved) and, once a minute, the suppliers'
+    /// quality. Returns whether the table was rebuilt.
     ///
     /// Errors: the database's; `Internal` when the new table does not compile (the old
     /// one stays in force).
     pub async fn refresh(&self, db: &DatabaseConnection) -> ServiceResult<bool> {
         let now = Utc::now();
         let fingerprint = fingerprint(db).await?;
+        // One refresh at a time owns the credit book (no copy of it per tick).
+        let mut book = self.credit.lock().await;
         let (stale, quality_due, old_live) = {
             let current = self.current.read().expect("router lock");
             (
@@ -395,13 +474,27 @@ impl Router {
         } else {
             None
         };
-        let credit = load_credit(db).await?;
+        let credit_changed = if stale
+            || book
+                .full_at
+                .is_none_or(|t| now - t >= Duration::seconds(CREDIT_FULL_EVERY_SECS))
+        {
+            *book = CreditBook::load(db).await?;
+            true
+        } else {
+            book.catch_up(db).await?
+        };
         let quality = if quality_due {
             load_quality(db, now, QUALITY_WINDOW_MINUTES).await?
         } else {
             old_live.quality.clone()
         };
-        let live = Arc::new(LiveState { credit, quality });
+        let live = (credit_changed || quality_due).then(|| {
+            Arc::new(LiveState {
+                credit: book.credit.clone(),
+                quality,
+            })
+        });
         // The old table and state are dropped after the lock is released: freeing a
         // large table takes milliseconds, and no lookup may wait for it.
         let (_old_table, _old_live) = {
@@ -414,7 +507,10 @@ impl Router {
             if quality_due {
                 current.quality_at = Some(now);
             }
-            (old_table, std::mem::replace(&mut current.live, live))
+            (
+                old_table,
+                live.map(|live| std::mem::replace(&mut current.live, live)),
+            )
         };
         Ok(stale)
     }

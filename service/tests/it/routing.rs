@@ -414,6 +414,40 @@ async fn routes_follow_the_configuration_credit_and_caps() {
             env.name
         );
 
+        // Changes made by hand in SQL, not through DIDTron, are seen too: the database's
+        // own triggers raise the routing change counter the refresh reads.
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared(&format!(
+            "UPDATE carriers SET credit_limit_micros = 5000000 WHERE id = {}",
+            world.customer
+        ))
+        .await
+        .unwrap();
+        assert!(
+            one.refresh(db).await.unwrap(),
+            "{}: a credit limit raised in SQL is a change",
+            env.name
+        );
+        let d = one.decide(&query("912212345678", "c5")).await;
+        assert_eq!(
+            (d.refusal.map(|r| r.code), d.routes.len()),
+            (None, 2),
+            "{}: 5.01 available now",
+            env.name
+        );
+        assert!(!one.refresh(db).await.unwrap(), "{}", env.name);
+        db.execute_unprepared("DELETE FROM routing_plan_entries")
+            .await
+            .unwrap();
+        assert!(one.refresh(db).await.unwrap(), "{}", env.name);
+        let d = one.decide(&query("912212345678", "c6")).await;
+        assert_eq!(
+            d.refusal.map(|r| r.code),
+            Some(404),
+            "{}: the plan's entries deleted in SQL",
+            env.name
+        );
+
         std::fs::remove_dir_all(dir).ok();
         env.cleanup().await;
     }
