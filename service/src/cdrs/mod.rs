@@ -3,7 +3,8 @@
 //! [`ingest`] takes the records one request (or file batch) brought and, in **one
 //! transaction**, stores each as a `cdrs` row, rates its customer leg against the
 //! ingress service's customer plan (revenue) and its supplier leg against the egress
-//! service's supplier deck (cost), and posts both to the signed ledger and the running
+//! service's supplier deck (cost), and posts both to the signed ledger (as usage: one
+//! entry per carrier and side for the batch's calls, see `Postings`) and the running
 //! balances. A record already stored for the same (source, call id, leg) is a replay:
 //! it is counted and changes nothing, so a switch that delivers at least once gets each
 //! call billed exactly once. The caller answers the switch only after the commit.
@@ -506,25 +507,38 @@ fn rows_of<'a>(
 }
 
 /// Ledger entries of a batch and their sums per carrier, written together.
+///
+/// Calls are posted as **usage**: one entry per carrier and side (`revenue`, `cost`)
+/// for all the batch's calls, whose memo names how many calls it holds and when their
+/// CDRs were posted (the CDRs' `updated_at`, and `received_at` for new ones, is the
+/// entry's `created_at`); a batch of one call posts an entry naming that CDR
+/// (`cdr_id`). Usage per batch, not per call, keeps the ledger to the postings that
+/// move balances (the glossary's "usage, invoices, payments, adjustments") while the
+/// CDRs keep every call's price: a balance is the sum of a few entries per batch, and
+/// ingest writes two rows per batch and carrier instead of two per call (the CDR
+/// ingest benchmark in BENCHMARKS.md).
 #[derive(Default)]
 struct Postings {
     entries: Vec<ledger_entry::ActiveModel>,
+    /// Calls' usage per (carrier, side): amount, calls, the first call's CDR id and id.
+    usage: BTreeMap<(i64, &'static str), Usage>,
     /// Per carrier: the sum of its new entries and its latest call.
     balances: BTreeMap<i64, (i64, DateTime<Utc>)>,
 }
 
+/// One carrier's usage on one side of a batch.
+struct Usage {
+    amount_micros: i64,
+    calls: u64,
+    /// The first call's CDR id and call id (named when the batch has only it).
+    first: (i64, String),
+}
+
 impl Postings {
-    /// The entries of CDR `cdr_id`: a rated answered call posts its revenue to the
-    /// customer (negative) and its cost to the supplier (positive); every mediated call
-    /// moves its carriers' "last CDR" time.
-    fn add(
-        &mut self,
-        cdr_id: i64,
-        cdr: &IncomingCdr,
-        outcome: &Outcome,
-        currencies: &HashMap<i64, String>,
-        now: DateTime<Utc>,
-    ) {
+    /// Adds CDR `cdr_id` to the batch's usage: a rated answered call adds its revenue
+    /// to the customer's (negative) and its cost to the supplier's (positive); every
+    /// mediated call moves its carriers' "last CDR" time.
+    fn add(&mut self, cdr_id: i64, cdr: &IncomingCdr, outcome: &Outcome) {
         let Some(m) = outcome.mediated.as_ref() else {
             return;
         };
@@ -537,22 +551,24 @@ impl Postings {
             entry.1 = entry.1.max(at);
             return;
         }
-        let mut legs = vec![(m.customer.carrier_id, "revenue", -outcome.revenue_micros)];
-        if let Some(s) = m.supplier {
-            legs.push((s.carrier_id, "cost", outcome.cost_micros));
-        }
-        let memo = format!("call {}", cdr.call_id.chars().take(200).collect::<String>());
-        for (carrier_id, kind, amount) in legs {
-            self.push(
-                carrier_id,
-                kind,
-                amount,
-                Some(cdr_id),
-                &memo,
-                at,
-                currencies,
-                now,
-            );
+        let customer = (m.customer.carrier_id, "revenue", -outcome.revenue_micros);
+        let supplier = m
+            .supplier
+            .map(|s| (s.carrier_id, "cost", outcome.cost_micros));
+        for (carrier_id, kind, amount) in std::iter::once(customer).chain(supplier) {
+            let balance = self.balances.entry(carrier_id).or_insert((0, at));
+            balance.0 += amount;
+            balance.1 = balance.1.max(at);
+            let usage = self
+                .usage
+                .entry((carrier_id, kind))
+                .or_insert_with(|| Usage {
+                    amount_micros: 0,
+                    calls: 0,
+                    first: (cdr_id, cdr.call_id.clone()),
+                });
+            usage.amount_micros += amount;
+            usage.calls += 1;
         }
     }
 
@@ -585,8 +601,8 @@ impl Postings {
         });
     }
 
-    /// Inserts the entries, adds their sums to the running balances and runs credit
-    /// control for the carriers touched, on `txn`.
+    /// Inserts the entries and the usage (see [`Postings`]), adds their sums to the
+    /// running balances and runs credit control for the carriers touched, on `txn`.
     async fn write<C: crate::db::InsertRows>(
         self,
         txn: &C,
@@ -594,7 +610,32 @@ impl Postings {
         now: DateTime<Utc>,
     ) -> ServiceResult<credit::CreditChanges> {
         let touched: Vec<i64> = self.balances.keys().copied().collect();
-        txn.insert_rows(self.entries).await?;
+        let mut entries = self.entries;
+        for ((carrier_id, kind), usage) in self.usage {
+            let (cdr_id, memo) = if usage.calls == 1 {
+                let (id, call_id) = usage.first;
+                let call: String = call_id.chars().take(200).collect();
+                (Some(id), format!("call {call}"))
+            } else {
+                let posted = now.format("%Y-%m-%d %H:%M:%S%.6f");
+                (
+                    None,
+                    format!("{} calls, CDRs posted {posted} UTC", usage.calls),
+                )
+            };
+            entries.push(ledger_entry::ActiveModel {
+                id: NotSet,
+                carrier_id: Set(carrier_id),
+                currency: Set(currencies.get(&carrier_id).cloned().unwrap_or_default()),
+                amount_micros: Set(usage.amount_micros),
+                kind: Set(kind.to_owned()),
+                cdr_id: Set(cdr_id),
+                memo: Set(memo),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+        txn.insert_rows(entries).await?;
         for (carrier_id, (amount, last_cdr)) in self.balances {
             let stmt = carrier_balance::Entity::insert(carrier_balance::ActiveModel {
                 carrier_id: Set(carrier_id),
@@ -691,7 +732,18 @@ pub async fn ingest(
         return Ok(report);
     }
     let incoming: Vec<&IncomingCdr> = records.iter().map(|r| &r.cdr).collect();
-    let (outcomes, pricing) = process(db, cache, &incoming).await?;
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    // On PostgreSQL the bulk path's ids are taken while the records are mediated and
+    // rated, so the server's work overlaps ours (on a connection of its own, given back
+    // at once: a sequence is outside transactions, and nothing is held while waiting).
+    let (processed, ids) = tokio::join!(process(db, cache, &incoming), async {
+        if !postgres {
+            return Ok(None);
+        }
+        next_cdr_ids(db, records.len()).await.map(Some)
+    });
+    let (outcomes, pricing) = processed?;
+    let ids = ids?;
     let now = Utc::now();
     let rows = || rows_of(source_id, &records, &outcomes, now);
     let batch = Batch {
@@ -702,10 +754,10 @@ pub async fn ingest(
     };
 
     let mut stored = false;
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+    if let Some(ids) = ids {
         // The bulk path: binary COPY of the rows (see `copy_cdrs`).
         let txn = crate::db::CopyTransaction::begin(db).await?;
-        if let Some(inserted) = copy_cdrs(&txn, &records, rows()).await? {
+        if let Some(inserted) = copy_cdrs(&txn, &records, ids, rows()).await? {
             post(&txn, &batch, &inserted, &mut report).await?;
             txn.commit().await?;
             stored = true;
@@ -734,9 +786,39 @@ struct Batch<'a> {
 /// The stored id of each new CDR, by (call id, leg).
 type Inserted = HashMap<(String, String), i64>;
 
+/// `n` new ids from the `cdrs` sequence (PostgreSQL), in one statement (returned as `n`
+/// rows they took 70 ms of decoding for 10 000; as one array, a few). Ids taken are
+/// never given back, even when the rows are not stored: gaps, never repeats.
+///
+/// Errors: the database's; `Internal` when the sequence gives another count.
+async fn next_cdr_ids<C: ConnectionTrait>(db: &C, n: usize) -> ServiceResult<Vec<i64>> {
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    let ids: Vec<i64> = match db
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT array_agg(nextval(pg_get_serial_sequence('cdrs', 'id'))) AS ids \
+             FROM generate_series(1, $1)",
+            [Value::BigInt(Some(n as i64))],
+        ))
+        .await?
+    {
+        Some(row) => row
+            .try_get::<Option<Vec<i64>>>("", "ids")?
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if ids.len() != n {
+        return Err(ServiceError::Internal(format!(
+            "the cdrs sequence gave {} ids for {n} rows",
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
 /// PostgreSQL's bulk path for a batch of CDR rows (`rows`, made from `records` in
-/// order, none of them repeated within the batch): their ids are taken from the `cdrs`
-/// sequence in one statement, and the rows go in with one binary `COPY`
+/// order, none of them repeated within the batch) with their `ids` ([`next_cdr_ids`]):
+/// the rows go in with one binary `COPY`
 /// ([`crate::db::CopyTransaction::copy_rows`]), made as they are sent. Returns the
 /// new rows' ids.
 ///
@@ -750,28 +832,9 @@ type Inserted = HashMap<(String, String), i64>;
 async fn copy_cdrs(
     txn: &crate::db::CopyTransaction,
     records: &[ReceivedCdr],
+    ids: Vec<i64>,
     rows: impl Iterator<Item = cdr::ActiveModel>,
 ) -> ServiceResult<Option<Inserted>> {
-    use sea_orm::{DatabaseBackend, Statement, Value};
-    let ids: Vec<i64> = match txn
-        .query_one_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT array_agg(nextval(pg_get_serial_sequence('cdrs', 'id'))) AS ids \
-             FROM generate_series(1, $1)",
-            [Value::BigInt(Some(records.len() as i64))],
-        ))
-        .await?
-    {
-        Some(row) => row.try_get("", "ids")?,
-        None => Vec::new(),
-    };
-    if ids.len() != records.len() {
-        return Err(ServiceError::Internal(format!(
-            "the cdrs sequence gave {} ids for {} rows",
-            ids.len(),
-            records.len()
-        )));
-    }
     let inserted: Inserted = records
         .iter()
         .zip(&ids)
@@ -868,7 +931,7 @@ async fn post<C: crate::db::InsertRows>(
         };
         report.stored += 1;
         report.count(outcome.status);
-        ledger.add(cdr_id, &record.cdr, outcome, &pricing.currencies, now);
+        ledger.add(cdr_id, &record.cdr, outcome);
     }
     ledger.write(txn, &pricing.currencies, now).await?;
     Ok(())
@@ -959,7 +1022,7 @@ pub async fn reprocess(
         if changed.rows_affected == 1 {
             report.stored += 1;
             report.count(outcome.status);
-            ledger.add(stored.id, &received.cdr, outcome, &pricing.currencies, now);
+            ledger.add(stored.id, &received.cdr, outcome);
         }
     }
     ledger.write(&txn, &pricing.currencies, now).await?;

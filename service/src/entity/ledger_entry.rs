@@ -1,7 +1,9 @@
 //! `ledger_entries` table: the one signed ledger. Amounts are micro-units of the
 //! carrier's currency, from DIDTron's side: negative = the carrier owes us more
 //! (a customer's usage), positive = we owe the carrier more (a supplier's cost, a
-//! customer's payment). Append-only; at most one entry per (CDR, kind).
+//! customer's payment). Append-only. Calls post as usage: one `revenue` or `cost`
+//! entry per carrier for the calls of one ingest batch (`cdr_id` set when the batch
+//! held one call; at most one entry per (CDR, kind)).
 
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
@@ -14,8 +16,8 @@ pub struct Model {
     pub carrier_id: i64,
     pub currency: String,
     pub amount_micros: i64,
-    /// `revenue` (customer leg of a CDR), `cost` (supplier leg), later `payment`,
-    /// `adjustment`.
+    /// `revenue` (customers' usage: the customer legs of a batch's calls), `cost`
+    /// (suppliers' usage), `rerate`, `payment`, `adjustment`.
     pub kind: String,
     pub cdr_id: Option<i64>,
     pub memo: String,

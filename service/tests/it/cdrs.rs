@@ -6,7 +6,9 @@
 use chrono::{Duration, Utc};
 use domain::interconnect::AddressForm;
 use domain::rate_plans::ImportOptions;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 use service::audit::Actor;
 use service::carriers::{self, interconnects};
 use service::cdrs::{self, api_keys, DeckCache};
@@ -240,10 +242,34 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
             "UK has no supplier rate"
         );
         assert_eq!(cdr::Entity::find().count(db).await.unwrap(), 5);
+        // A batch with one rated call posts it by name: its revenue and its cost.
+        let call_1 = cdr::Entity::find()
+            .filter(cdr::Column::CallId.eq("call-1"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let entries: Vec<(String, i64, Option<i64>, String)> = ledger_entry::Entity::find()
+            .order_by_asc(ledger_entry::Column::Kind)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.amount_micros, e.cdr_id, e.memo))
+            .collect();
         assert_eq!(
-            ledger_entry::Entity::find().count(db).await.unwrap(),
-            2,
-            "one revenue and one cost entry: call-1's"
+            entries,
+            vec![
+                ("cost".into(), 30_000, Some(call_1.id), "call call-1".into()),
+                (
+                    "revenue".into(),
+                    -40_000,
+                    Some(call_1.id),
+                    "call call-1".into()
+                ),
+            ],
+            "{}",
+            env.name
         );
         assert_eq!(balance(db, w.customer).await, -40_000);
         assert_eq!(balance(db, w.supplier).await, 30_000);
@@ -465,7 +491,35 @@ async fn the_same_calls_posted_twice_at_once_are_stored_and_billed_once() {
             env.name
         );
         assert_eq!(cdr::Entity::find().count(db).await.unwrap(), 300);
-        assert_eq!(ledger_entry::Entity::find().count(db).await.unwrap(), 600);
+        // The calls post as usage: one revenue and one cost entry for the 300 calls
+        // one request stored (or per request when both stored some), summing to the
+        // calls' prices, each naming its calls and when their CDRs were posted.
+        let entries = ledger_entry::Entity::find().all(db).await.unwrap();
+        let calls_named: u64 = entries
+            .iter()
+            .map(|e| {
+                let (calls, rest) = e
+                    .memo
+                    .split_once(" calls, CDRs posted ")
+                    .unwrap_or_else(|| panic!("{}: a usage memo, not {:?}", env.name, e.memo));
+                assert!(rest.ends_with(" UTC") && e.cdr_id.is_none(), "{:?}", e.memo);
+                calls.parse::<u64>().unwrap()
+            })
+            .sum();
+        assert_eq!(
+            calls_named, 600,
+            "{}: each call on each side once",
+            env.name
+        );
+        assert!(entries.len() <= 4, "{}: {entries:?}", env.name);
+        for (kind, total) in [("revenue", -300 * 40_000), ("cost", 300 * 30_000)] {
+            let sum: i64 = entries
+                .iter()
+                .filter(|e| e.kind == kind)
+                .map(|e| e.amount_micros)
+                .sum();
+            assert_eq!(sum, total, "{}: {kind}", env.name);
+        }
         // 0.04 revenue and 0.03 cost per call (see the first test).
         assert_eq!(balance(db, w.customer).await, -300 * 40_000, "{}", env.name);
         assert_eq!(balance(db, w.supplier).await, 300 * 30_000, "{}", env.name);
