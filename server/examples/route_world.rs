@@ -27,17 +27,7 @@ async fn main() {
         files,
     };
     let world = service::testing::airtel_world(&ctx, "127.0.0.1", "127.0.0.1", "15070").await;
-    let system = service::audit::Actor::system();
-    let mut terms = service::carriers::accounting_form(
-        &service::carriers::get_carrier(&env.db, world.customer)
-            .await
-            .unwrap(),
-    );
-    terms.billing_mode = "postpaid".into();
-    terms.credit_limit = "100000000".into();
-    service::carriers::update_accounting(&env.db, &system, world.customer, &terms)
-        .await
-        .unwrap();
+    service::testing::set_billing(&env.db, world.customer, "postpaid", "100000000").await;
     let airtel = service::testing::service_of(&env.db, world.egress).await;
     let retail = service::testing::service_of(&env.db, world.ingress).await;
     service::testing::routing_plan(&env.db, "Load", "lcr", &[("", airtel)], retail).await;

@@ -403,6 +403,23 @@ pub async fn airtel_world(
     with_switch_key(db, customer, supplier, ingress, egress).await
 }
 
+/// Sets `carrier`'s billing mode (`prepaid` or `postpaid`) and credit limit (decimal
+/// text in its currency), as its Accounting tab saves them, by the system actor.
+pub async fn set_billing(
+    db: &sea_orm::DatabaseConnection,
+    carrier: i64,
+    mode: &str,
+    credit_limit: &str,
+) {
+    let mut terms =
+        crate::carriers::accounting_form(&crate::carriers::get_carrier(db, carrier).await.unwrap());
+    terms.billing_mode = mode.into();
+    terms.credit_limit = credit_limit.into();
+    crate::carriers::update_accounting(db, &crate::audit::Actor::system(), carrier, &terms)
+        .await
+        .unwrap();
+}
+
 /// The service an interconnect carries (the first linked one), e.g. a world's customer or
 /// supplier service.
 pub async fn service_of(db: &sea_orm::DatabaseConnection, interconnect: i64) -> i64 {

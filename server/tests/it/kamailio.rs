@@ -454,16 +454,7 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         .await;
         let system = service::audit::Actor::system();
         // Postpaid with room for every call; every 20th number blocked on its trunk.
-        let mut terms = service::carriers::accounting_form(
-            &service::carriers::get_carrier(&db, world.customer)
-                .await
-                .unwrap(),
-        );
-        terms.billing_mode = "postpaid".into();
-        terms.credit_limit = "100000".into();
-        service::carriers::update_accounting(&db, &system, world.customer, &terms)
-            .await
-            .unwrap();
+        service::testing::set_billing(&db, world.customer, "postpaid", "100000").await;
         service::carriers::interconnects::save_number_rules(
             &db,
             &system,
@@ -750,11 +741,7 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         let sell =
             (prepaid_rate.rate_micros * (100 + service::testing::AIRTEL_WORLD_MARKUP_PERCENT) + 99)
                 / 100;
-        terms.billing_mode = "prepaid".into();
-        terms.credit_limit = "0".into();
-        service::carriers::update_accounting(&db, &system, world.customer, &terms)
-            .await
-            .unwrap();
+        service::testing::set_billing(&db, world.customer, "prepaid", "0").await;
         let owed = balance(world.customer).await;
         let credit = sell * 7 / 2;
         service::cdrs::post_adjustment(

@@ -22,17 +22,7 @@ async fn the_switch_is_answered_with_routes_and_the_explanation_only_when_it_ask
             files,
         };
         let world = service::testing::airtel_world(&ctx, "127.0.0.1", "127.0.0.1", "15070").await;
-        let system = service::audit::Actor::system();
-        let mut terms = service::carriers::accounting_form(
-            &service::carriers::get_carrier(&db, world.customer)
-                .await
-                .unwrap(),
-        );
-        terms.billing_mode = "postpaid".into();
-        terms.credit_limit = "1000".into();
-        service::carriers::update_accounting(&db, &system, world.customer, &terms)
-            .await
-            .unwrap();
+        service::testing::set_billing(&db, world.customer, "postpaid", "1000").await;
         let airtel = service::testing::service_of(&db, world.egress).await;
         let retail = service::testing::service_of(&db, world.ingress).await;
         service::testing::routing_plan(&db, "API", "lcr", &[("", airtel)], retail).await;

@@ -191,13 +191,6 @@ fn tightest(a: u32, b: u32) -> u32 {
     }
 }
 
-/// Every carrier's available credit (balance + credit limit) and block, from the running
-/// balances; a carrier without a balance row has its credit limit.
-pub async fn load_credit<C: ConnectionTrait>(db: &C) -> ServiceResult<HashMap<i64, Credit>> {
-    let book = CreditBook::load(db).await?;
-    Ok(book.credit)
-}
-
 /// How long after a balance's `updated_at` its row is read again: a transaction that
 /// stamped it before the last read but committed after is still caught.
 const CREDIT_OVERLAP_SECS: i64 = 10;
