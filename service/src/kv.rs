@@ -51,6 +51,101 @@ pub struct LocalKv {
     entries: Mutex<HashMap<String, LocalEntry>>,
     /// Semaphores: holders and when each slot frees itself.
     semaphores: Mutex<HashMap<String, HashMap<String, Instant>>>,
+    /// Reservations of an amount, by key.
+    reservations: Mutex<HashMap<String, LocalReservations>>,
+}
+
+/// One key's reservations in-process (see [`Kv::reserve`]); times are UTC
+/// milliseconds. Every operation costs the reservations that lapsed or were given back
+/// in between, not all of them.
+#[derive(Default)]
+struct LocalReservations {
+    /// In force: holder → (amount, expires at).
+    open: HashMap<String, (i64, i64)>,
+    /// Sum of `open`'s amounts.
+    open_sum: i64,
+    /// `(expires at, holder)` of `open`, soonest first; an entry whose holder renewed
+    /// or gave back is skipped when it comes up.
+    expiries: std::collections::BinaryHeap<std::cmp::Reverse<(i64, String)>>,
+    /// Given back: `(at, holder, amount)`, oldest first.
+    settled: std::collections::VecDeque<(i64, String, i64)>,
+}
+
+impl LocalReservations {
+    fn prune(&mut self, now: i64) {
+        while let Some(std::cmp::Reverse((until, _))) = self.expiries.peek() {
+            if *until > now {
+                break;
+            }
+            let Some(std::cmp::Reverse((until, holder))) = self.expiries.pop() else {
+                break;
+            };
+            if self.open.get(&holder).is_some_and(|(_, u)| *u == until) {
+                if let Some((amount, _)) = self.open.remove(&holder) {
+                    self.open_sum -= amount;
+                }
+            }
+        }
+        while self
+            .settled
+            .front()
+            .is_some_and(|(at, _, _)| *at < now - SETTLED_KEPT_MS)
+        {
+            self.settled.pop_front();
+        }
+    }
+
+    /// What the others (all but `except`) hold as seen by a reader whose figures date
+    /// from `as_of`.
+    fn held(&self, except: &str, as_of: i64) -> Reserved {
+        let mine = self.open.get(except).map(|(amount, _)| *amount);
+        let mut reserved = Reserved {
+            amount: self.open_sum - mine.unwrap_or(0),
+            holders: (self.open.len() - usize::from(mine.is_some())) as u64,
+        };
+        for (_, holder, amount) in self
+            .settled
+            .iter()
+            .rev()
+            .take_while(|(at, _, _)| *at >= as_of)
+        {
+            if holder != except {
+                reserved.amount += amount;
+            }
+        }
+        reserved
+    }
+
+    fn hold(&mut self, holder: &str, amount: i64, until: i64) {
+        if let Some((old, _)) = self.open.insert(holder.to_string(), (amount, until)) {
+            self.open_sum -= old;
+        }
+        self.open_sum += amount;
+        self.expiries
+            .push(std::cmp::Reverse((until, holder.to_string())));
+    }
+
+    fn settle(&mut self, holder: &str, now: i64) -> bool {
+        let Some((amount, _)) = self.open.remove(holder) else {
+            return false;
+        };
+        self.open_sum -= amount;
+        self.settled.push_back((now, holder.to_string(), amount));
+        true
+    }
+}
+
+/// How long a given-back reservation is remembered (see [`Kv::settle`]).
+const SETTLED_KEPT_MS: i64 = 60_000;
+
+/// What [`Kv::reserve`] and [`Kv::reserved`] report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reserved {
+    /// Sum held, in the amount's unit: the reservations in force (other holders'
+    /// only, for [`Kv::reserve`]) and those given back after the reader's `as_of`.
+    pub amount: i64,
+    /// Reservations in force (other holders' only, for [`Kv::reserve`]).
+    pub holders: u64,
 }
 
 struct LocalEntry {
@@ -85,6 +180,66 @@ const HOLDERS_SCRIPT: &str = "local t = redis.call('TIME') \
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) \
 return redis.call('ZCARD', KEYS[1])";
+
+// Reservations of an amount under one name: KEYS = open amounts (hash holder → amount),
+// their expiries (sorted set, UTC ms), their sum (integer), given-back ones (sorted set
+// holder → settled at, UTC ms; their amounts stay in the hash). ARGV[1] = now (UTC ms),
+// ARGV[2] = the reader's as_of (UTC ms). Leaves `others` (sum held by others, the
+// holder ARGV[3] excluded) and `count` (others' open reservations).
+const RESERVED_PRELUDE: &str = "local now = tonumber(ARGV[1]) \
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now) \
+for _, h in ipairs(gone) do \
+  local a = redis.call('HGET', KEYS[1], h) \
+  if a then redis.call('DECRBY', KEYS[3], a) redis.call('HDEL', KEYS[1], h) end \
+end \
+if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end \
+local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - 60000) \
+for _, h in ipairs(old) do redis.call('HDEL', KEYS[1], h) end \
+if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - 60000) end \
+local others = tonumber(redis.call('GET', KEYS[3]) or '0') \
+local count = redis.call('ZCARD', KEYS[2]) \
+local mine = nil \
+if ARGV[3] ~= '' and redis.call('ZSCORE', KEYS[2], ARGV[3]) then \
+  mine = redis.call('HGET', KEYS[1], ARGV[3]) or '0' \
+  others = others - tonumber(mine) count = count - 1 \
+end \
+for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[2], '+inf')) do \
+  if h ~= ARGV[3] then others = others + tonumber(redis.call('HGET', KEYS[1], h) or '0') end \
+end ";
+// ARGV[4] = amount, ARGV[5] = limit, ARGV[6] = ttl (ms): reserve when it fits.
+const RESERVE_TAIL: &str = "if others + tonumber(ARGV[4]) > tonumber(ARGV[5]) then return {0, others, count} end \
+redis.call('ZREM', KEYS[4], ARGV[3]) \
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) \
+redis.call('INCRBY', KEYS[3], ARGV[4]) \
+if mine then redis.call('DECRBY', KEYS[3], mine) end \
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[3]) \
+local keep = tonumber(ARGV[6]) + 60000 \
+for i = 1, 4 do if redis.call('PTTL', KEYS[i]) < keep then redis.call('PEXPIRE', KEYS[i], keep) end end \
+return {1, others, count}";
+// Only read.
+const RESERVED_TAIL: &str = "return {0, others, count}";
+// Gives back ARGV[2..]'s open reservations at ARGV[1] (UTC ms); returns how many.
+const SETTLE_SCRIPT: &str = "local n = 0 \
+for i = 2, #ARGV do \
+  local h = ARGV[i] \
+  if redis.call('ZREM', KEYS[2], h) == 1 then \
+    local a = redis.call('HGET', KEYS[1], h) \
+    if a then redis.call('DECRBY', KEYS[3], a) end \
+    redis.call('ZADD', KEYS[4], tonumber(ARGV[1]), h) \
+    n = n + 1 \
+  end \
+end \
+if n > 0 and redis.call('PTTL', KEYS[4]) < 60000 then redis.call('PEXPIRE', KEYS[4], 60000) end \
+return n";
+
+static RESERVE_SCRIPT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{RESERVED_PRELUDE}{RESERVE_TAIL}"));
+static RESERVED_SCRIPT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{RESERVED_PRELUDE}{RESERVED_TAIL}"));
+
+fn utc_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
@@ -427,6 +582,132 @@ impl Kv {
         }
     }
 
+    /// The four keys of the reservations named `key`.
+    fn reservation_keys(&self, key: &str) -> Vec<String> {
+        ["open", "until", "sum", "settled"]
+            .iter()
+            .map(|part| self.key(&format!("{key}:{part}")))
+            .collect()
+    }
+
+    /// Reserves `amount` under `key` for `holder` when the sum reserved stays within
+    /// `limit`; the reservation lapses after `ttl` unless given back earlier
+    /// ([`Kv::settle`]). A holder that already has one replaces it. Atomic: two calls at
+    /// once never both fit into the same room (one Lua script on Redis, shared by every
+    /// instance).
+    ///
+    /// `as_of` (UTC) is when the caller's `limit` was read: reservations given back at
+    /// or after it still count, since the caller's figures may not show what they
+    /// became (the payment for the call).
+    /// Returns whether it was taken and what the *others* hold ([`Reserved`]).
+    ///
+    /// Errors: the store's.
+    pub async fn reserve(
+        &self,
+        key: &str,
+        holder: &str,
+        amount: i64,
+        limit: i64,
+        ttl: Duration,
+        as_of: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(bool, Reserved), KvError> {
+        let now = utc_millis();
+        let as_of = as_of.timestamp_millis();
+        match self {
+            Kv::Local(local) => {
+                let mut all = local.reservations.lock().expect("kv lock");
+                let book = all.entry(key.to_string()).or_default();
+                book.prune(now);
+                let others = book.held(holder, as_of);
+                if others.amount.saturating_add(amount) > limit {
+                    return Ok((false, others));
+                }
+                book.hold(holder, amount, now.saturating_add(millis(ttl)));
+                Ok((true, others))
+            }
+            Kv::Redis { pool, .. } => {
+                let reply: Vec<i64> = pool
+                    .eval(
+                        RESERVE_SCRIPT.as_str(),
+                        self.reservation_keys(key),
+                        vec![
+                            now.to_string(),
+                            as_of.to_string(),
+                            holder.to_string(),
+                            amount.to_string(),
+                            limit.to_string(),
+                            millis(ttl).to_string(),
+                        ],
+                    )
+                    .await?;
+                let (taken, reserved) = from_reply(&reply)?;
+                Ok((taken, reserved))
+            }
+        }
+    }
+
+    /// What is reserved under `key` for a reader whose figures date from `as_of`
+    /// (see [`Kv::reserve`]); nothing is taken.
+    ///
+    /// Errors: the store's.
+    pub async fn reserved(
+        &self,
+        key: &str,
+        as_of: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Reserved, KvError> {
+        let now = utc_millis();
+        let as_of = as_of.timestamp_millis();
+        match self {
+            Kv::Local(local) => {
+                let mut all = local.reservations.lock().expect("kv lock");
+                Ok(all.get_mut(key).map_or_else(Reserved::default, |book| {
+                    book.prune(now);
+                    book.held("", as_of)
+                }))
+            }
+            Kv::Redis { pool, .. } => {
+                let reply: Vec<i64> = pool
+                    .eval(
+                        RESERVED_SCRIPT.as_str(),
+                        self.reservation_keys(key),
+                        vec![now.to_string(), as_of.to_string(), String::new()],
+                    )
+                    .await?;
+                Ok(from_reply(&reply)?.1)
+            }
+        }
+    }
+
+    /// Gives back the reservations of `holders` under `key` (what they reserved for has
+    /// been paid for): they stop counting for any reader whose figures were read after
+    /// now, and are forgotten a minute later. Returns how many were in force.
+    ///
+    /// Errors: the store's.
+    pub async fn settle(&self, key: &str, holders: &[String]) -> Result<u64, KvError> {
+        if holders.is_empty() {
+            return Ok(0);
+        }
+        let now = utc_millis();
+        match self {
+            Kv::Local(local) => {
+                let mut all = local.reservations.lock().expect("kv lock");
+                let Some(book) = all.get_mut(key) else {
+                    return Ok(0);
+                };
+                book.prune(now);
+                Ok(holders.iter().filter(|h| book.settle(h, now)).count() as u64)
+            }
+            Kv::Redis { pool, .. } => {
+                let mut args = Vec::with_capacity(holders.len() + 1);
+                args.push(now.to_string());
+                args.extend(holders.iter().cloned());
+                Ok(pool
+                    .eval::<u64, _, _, _>(SETTLE_SCRIPT, self.reservation_keys(key), args)
+                    .await?)
+            }
+        }
+    }
+
     /// Round-trip time to the store (readiness checks).
     pub async fn ping(&self) -> Result<Duration, KvError> {
         let start = std::time::Instant::now();
@@ -464,6 +745,20 @@ impl Kv {
         if let Kv::Redis { pool, .. } = self {
             let _ = pool.quit().await;
         }
+    }
+}
+
+/// A reservation script's `{taken, amount, holders}`.
+fn from_reply(reply: &[i64]) -> Result<(bool, Reserved), KvError> {
+    match reply {
+        [taken, amount, holders] => Ok((
+            *taken == 1,
+            Reserved {
+                amount: *amount,
+                holders: u64::try_from(*holders).unwrap_or(0),
+            },
+        )),
+        other => Err(KvError(format!("reservation script answered {other:?}"))),
     }
 }
 

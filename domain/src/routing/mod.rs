@@ -398,6 +398,83 @@ impl Decision {
         self.refusal = Some(Refusal { code, reason });
         self
     }
+
+    /// Micro-units of the customer's credit a routed call holds while it is in
+    /// progress: what its longest route's whole `max_duration_s` costs at the sell rate
+    /// ([`call_price_ceiling`]); 0 for a refusal.
+    pub fn credit_to_reserve(&self) -> i64 {
+        let (Some(sell), None) = (&self.sell, &self.refusal) else {
+            return 0;
+        };
+        let longest = self.routes.iter().map(|r| r.max_duration_s).max();
+        longest.map_or(0, |s| call_price_ceiling(sell, s))
+    }
+
+    /// Step 7 again, with what the customer's other calls in progress hold: shortens the
+    /// call (and every route) to what `available_micros − reserved.0` pays for, in the
+    /// sell rate's increments, and says so in the credit step when the steps are
+    /// explained. Not even the first block → refused 402 (the decision then has no
+    /// routes). Returns whether the call is still routed. `reserved` is `(micro-units,
+    /// calls)`.
+    pub fn fit_credit(&mut self, available_micros: i64, reserved: (i64, u64)) -> bool {
+        let Some(sell) = self.sell.as_ref().filter(|_| self.refusal.is_none()) else {
+            return false;
+        };
+        let (amount, calls) = reserved;
+        let left = available_micros.saturating_sub(amount);
+        let held = match calls {
+            0 => format!(
+                "{} available, {} of it held by calls that have just ended",
+                money(available_micros),
+                money(amount)
+            ),
+            n => format!(
+                "{} available, {} of it held by {n} call{} in progress",
+                money(available_micros),
+                money(amount),
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        let Some(affordable) = affordable_seconds(
+            left,
+            sell.rate_micros,
+            sell.connection_fee_micros,
+            sell.increment,
+            sell.minimum_s,
+        ) else {
+            let reason = format!(
+                "insufficient credit: {held}; what is left does not pay for the first {} s",
+                sell.increment.first.max(sell.minimum_s)
+            );
+            // The steps after credit (the routes found) no longer apply.
+            if let Some(at) = self.steps.iter().position(|s| s.step == "credit") {
+                self.steps.truncate(at);
+            }
+            self.step("credit", false, reason.clone());
+            self.routes.clear();
+            self.refusal = Some(Refusal { code: 402, reason });
+            return false;
+        };
+        self.max_duration_s = self.max_duration_s.min(affordable);
+        for route in &mut self.routes {
+            route.max_duration_s = route.max_duration_s.min(affordable);
+        }
+        if let Some(step) = self.steps.iter_mut().find(|s| s.step == "credit") {
+            step.detail = format!("{held}: calls up to {} s", self.max_duration_s);
+        }
+        true
+    }
+}
+
+/// The most a call of `seconds` can cost at `sell`: the connection fee plus the rate
+/// for the seconds billed ([`crate::rating::billed_seconds`], no grace), rounded up to
+/// the micro-unit. The credit a call in progress holds.
+pub fn call_price_ceiling(sell: &Quote, seconds: u32) -> i64 {
+    let billed =
+        crate::rating::billed_seconds(u64::from(seconds), sell.increment, sell.minimum_s, 0);
+    let rate = i128::from(sell.rate_micros.max(0)) * i128::from(billed);
+    let price = i128::from(sell.connection_fee_micros.max(0)) + (rate + 59) / 60;
+    i64::try_from(price).unwrap_or(i64::MAX)
 }
 
 struct CompiledInterconnect {

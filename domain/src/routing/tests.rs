@@ -383,6 +383,62 @@ fn credit_caps_the_call_in_the_rate_increments() {
 }
 
 #[test]
+fn calls_in_progress_share_the_credit() {
+    let t = RoutingTable::compile(facts()).unwrap();
+    // 0.05 at 0.02/min on 60/60: two minutes, which cost 0.04.
+    let mut d = t.decide(&query("203.0.113.10", "", "912212345678"), &live("0.05"));
+    assert_eq!(d.credit_to_reserve(), 40_000);
+    // Another call holds 0.02: one minute is left.
+    assert!(d.fit_credit(50_000, (20_000, 1)));
+    assert_eq!(d.max_duration_s, 60);
+    assert!(d.routes.iter().all(|r| r.max_duration_s == 60));
+    assert_eq!(d.credit_to_reserve(), 20_000);
+    let step = d.steps.iter().find(|s| s.step == "credit").unwrap();
+    assert_eq!(
+        step.detail,
+        "0.0500 available, 0.0200 of it held by 1 call in progress: calls up to 60 s"
+    );
+    // Two calls hold 0.04: 0.01 pays for no whole minute.
+    assert!(!d.fit_credit(50_000, (40_000, 2)));
+    assert!(d.routes.is_empty());
+    let refusal = d.refusal.clone().unwrap();
+    assert_eq!(refusal.code, 402);
+    assert_eq!(
+        refusal.reason,
+        "insufficient credit: 0.0500 available, 0.0400 of it held by 2 calls in progress; \
+         what is left does not pay for the first 60 s"
+    );
+    assert_eq!(d.steps.last().unwrap().step, "credit", "no step after it");
+    assert_eq!(d.credit_to_reserve(), 0, "a refusal holds nothing");
+
+    // The ceiling of a call's price: fee + the billed seconds' rate, rounded up.
+    let quote = |rate: i64, fee: i64, inc: &str, minimum_s: u32| Quote {
+        plan_id: 1,
+        prefix: "91".into(),
+        destination: "India".into(),
+        rate_micros: rate,
+        connection_fee_micros: fee,
+        increment: BillingIncrement::parse(inc).unwrap(),
+        minimum_s,
+        minute_cost_micros: 0,
+        currency: "USD".into(),
+    };
+    assert_eq!(
+        call_price_ceiling(&quote(20_000, 0, "60/60", 0), 61),
+        40_000
+    );
+    assert_eq!(
+        call_price_ceiling(&quote(10_001, 5_000, "1/1", 0), 7),
+        5_000 + 1_167,
+        "70 007 / 60 rounds up to 1 167"
+    );
+    assert_eq!(
+        call_price_ceiling(&quote(60_000, 0, "30/6", 60), 31),
+        60_000
+    );
+}
+
+#[test]
 fn the_tech_prefix_picks_the_interconnect_and_its_translation_runs() {
     let t = RoutingTable::compile(facts()).unwrap();
     let d = t.decide(&query("203.0.113.99", "", "77#02212345678"), &live("100"));

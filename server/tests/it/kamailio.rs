@@ -19,7 +19,8 @@
 //! refused 403; a number no plan prices 404; a destination whose only supplier buys
 //! above the sell price 503 (the margin guard); a supplier answering 503 fails over to
 //! the next route, which answers and is billed; and a prepaid customer with credit for
-//! three calls gets three and is then refused 402.
+//! three calls gets three and is then refused 402, and of two calls at once with credit
+//! for one and a half, one is answered and the other refused 402.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -792,6 +793,61 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
             .await
             .unwrap()
             .is_empty());
+
+        // Two calls at once with credit for one and a half: the first holds a minute of
+        // the credit while it is in progress, so the second finds half a minute and is
+        // refused 402; the balance never goes below zero.
+        service::cdrs::post_adjustment(
+            &db,
+            &system,
+            world.customer,
+            &domain::cdr::PostingForm {
+                kind: "payment".into(),
+                amount: domain::money::format_micros(sell, 6),
+                memo: "top-up".into(),
+            },
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let together = call_file(&dir, "together.csv", &vec![prepaid_number.clone(); 2]);
+        let d = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            dial_from(
+                &d,
+                &together,
+                2,
+                "127.0.0.1",
+                &["-r", "2", "-rp", "100", "-l", "2"],
+            )
+        })
+        .await
+        .unwrap();
+        let all = stored_cdrs(&db, world.source, 311).await;
+        let mut codes: Vec<(i64, i64)> = all
+            .iter()
+            .filter(|c| c.b_dialled == prepaid_number)
+            .map(|c| (c.sip_code, c.revenue_micros))
+            .collect();
+        codes.sort();
+        assert_eq!(
+            codes,
+            vec![
+                (200, sell),
+                (200, sell),
+                (200, sell),
+                (200, sell),
+                (402, 0),
+                (402, 0),
+                (402, 0)
+            ],
+            "{name}: of two calls at once, one fits the credit"
+        );
+        assert_eq!(
+            balance(world.customer).await,
+            credit + sell - 4 * sell,
+            "{name}: half a minute left, never below zero"
+        );
 
         drop(switch);
         server.stop().await;

@@ -14,13 +14,18 @@
 //!   `held:{call id}` and given back when the call's CDR arrives ([`release`]) or, if it
 //!   never does, when the longest call allowed (+ 60 s of ringing) has passed.
 //!
+//! - **Credit** (step 7 with the calls in progress): a routed call reserves the most it
+//!   can cost from its customer's credit (`credit:{carrier id}`, [`Kv::reserve`]), so
+//!   concurrent calls share the credit instead of each being offered all of it; given
+//!   back with the channels.
+//!
 //! With `REDIS_URL` set these counters are shared by every `didtron` instance; without
 //! it each instance counts its own calls.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::routing::{Decision, RoutingTable};
 
 use crate::kv::{Kv, KvError};
@@ -65,17 +70,96 @@ fn held_key(call_id: &str) -> String {
     format!("held:{call_id}")
 }
 
-/// Applies the caps to a decision that routes the call (see the module documentation).
+/// The reservations of a customer carrier's credit (see [`apply`]).
+pub fn credit_key(carrier_id: i64) -> String {
+    format!("credit:{carrier_id}")
+}
+
+/// Applies the caps (see the module documentation), then holds the credit the call may
+/// spend: a routed call reserves what its longest route's `max_duration_s` costs at the
+/// sell rate ([`Decision::credit_to_reserve`]) from its customer carrier's available
+/// credit (`credit`, read at `as_of`), so that calls in progress never spend together
+/// more than the credit. When the others' reservations leave less, the call is
+/// shortened to what is left ([`Decision::fit_credit`]); when not even the first block
+/// is left it is refused 402 and its channels are given back. The reservation is given
+/// back when the call's CDR arrives ([`release`]; it keeps counting for a router whose
+/// credit was read before that, until the balance it read shows the call), or lapses
+/// with the channels.
 ///
-/// Errors: the store's; the decision is then left as it was.
+/// Errors: the store's; the decision is then left as it was (caps taken before the
+/// failure lapse with their time).
 pub async fn apply(
+    kv: &Kv,
+    table: &RoutingTable,
+    credit: Option<(i64, DateTime<Utc>)>,
+    call_id: &str,
+    decision: &mut Decision,
+) -> Result<(), KvError> {
+    let Some(mut held) = apply_caps(kv, table, call_id, decision).await? else {
+        return Ok(());
+    };
+    let hold = hold_for(decision);
+    if let (Some(carrier), Some((available, as_of))) = (decision.customer_carrier, credit) {
+        let key = credit_key(carrier);
+        // Others may reserve between two tries; each try fits the call into what the
+        // last one found left.
+        let mut taken = false;
+        for _ in 0..4 {
+            let amount = decision.credit_to_reserve();
+            if amount == 0 {
+                taken = true;
+                break;
+            }
+            let (fits, others) = kv
+                .reserve(&key, call_id, amount, available, hold, as_of)
+                .await?;
+            if fits {
+                held.push(key.clone());
+                taken = true;
+                break;
+            }
+            if !decision.fit_credit(available, (others.amount, others.holders)) {
+                break;
+            }
+        }
+        if !taken {
+            for key in &held {
+                kv.release(key, &[call_id.to_owned()]).await?;
+            }
+            if decision.refusal.is_none() {
+                super::refuse_capacity(
+                    decision,
+                    503,
+                    "the customer's credit is being reserved by many calls at once; try again"
+                        .into(),
+                );
+            }
+            return Ok(());
+        }
+    }
+    if !held.is_empty() {
+        kv.set(&held_key(call_id), held.join("\n").as_bytes(), Some(hold))
+            .await?;
+    }
+    Ok(())
+}
+
+/// How long a routed call's channels and credit stay held without its CDR: its
+/// longest call allowed and a minute of ringing.
+fn hold_for(decision: &Decision) -> Duration {
+    Duration::from_secs(u64::from(decision.max_duration_s.min(86_400)) + 60)
+}
+
+/// The CPS and channel caps; `None` when the call was refused (its slots given back),
+/// else the semaphores it holds.
+async fn apply_caps(
     kv: &Kv,
     table: &RoutingTable,
     call_id: &str,
     decision: &mut Decision,
-) -> Result<(), KvError> {
+) -> Result<Option<Vec<String>>, KvError> {
     let Some(ingress) = decision.customer_interconnect else {
-        return Ok(());
+        return Ok(Some(Vec::new()));
     };
     let ingress_caps = table.caps(ingress).unwrap_or((0, 0));
     let carrier_caps = decision
@@ -86,8 +170,9 @@ pub async fn apply(
         .iter()
         .map(|r| table.caps(r.supplier_interconnect).map_or(0, |c| c.1))
         .collect();
+    let mut held: Vec<String> = Vec::new();
     if ingress_caps == (0, 0) && carrier_caps == (0, 0) && egress_caps.iter().all(|c| *c == 0) {
-        return Ok(());
+        return Ok(Some(held));
     }
     let callers = std::iter::once((Caller::Interconnect(ingress), ingress_caps)).chain(
         decision
@@ -95,8 +180,7 @@ pub async fn apply(
             .map(|c| (Caller::Carrier(c), carrier_caps)),
     );
     let name = |id: i64| table.party_name(id).unwrap_or_default();
-    let hold = Duration::from_secs(u64::from(decision.max_duration_s.min(86_400)) + 60);
-    let mut held: Vec<String> = Vec::new();
+    let hold = hold_for(decision);
     for (caller, (max_cps, max_channels)) in callers {
         let refusal = if max_cps > 0
             && kv
@@ -130,7 +214,7 @@ pub async fn apply(
                 kv.release(key, &[call_id.to_owned()]).await?;
             }
             super::refuse_capacity(decision, 503, reason);
-            return Ok(());
+            return Ok(None);
         }
     }
     let mut index = 0;
@@ -171,17 +255,14 @@ pub async fn apply(
             503,
             "no route left: every supplier's channels are in use".into(),
         );
-        return Ok(());
+        return Ok(None);
     }
-    if !held.is_empty() {
-        kv.set(&held_key(call_id), held.join("\n").as_bytes(), Some(hold))
-            .await?;
-    }
-    Ok(())
+    Ok(Some(held))
 }
 
-/// Gives back the channels the calls `call_ids` hold (their CDRs arrived): one `MGET`,
-/// one release per semaphore, one delete. Returns the slots freed.
+/// Gives back the channels and the credit the calls `call_ids` hold (their CDRs
+/// arrived): one `MGET`, one release per semaphore or credit, one delete. Returns the
+/// channel slots and credit reservations freed.
 ///
 /// Errors: the store's (the slots then free themselves when their time is up).
 pub async fn release(kv: &Kv, call_ids: &[&str]) -> Result<u64, KvError> {
@@ -200,8 +281,12 @@ pub async fn release(kv: &Kv, call_ids: &[&str]) -> Result<u64, KvError> {
         }
     }
     let mut freed = 0;
-    for (semaphore, holders) in by_semaphore {
-        freed += kv.release(&semaphore, &holders).await?;
+    for (held, holders) in by_semaphore {
+        freed += if held.starts_with("credit:") {
+            kv.settle(&held, &holders).await?
+        } else {
+            kv.release(&held, &holders).await?
+        };
     }
     kv.delete_many(&found).await?;
     Ok(freed)

@@ -20,6 +20,7 @@ pub mod capacity;
 pub mod plans;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -391,6 +392,9 @@ pub type Answer = Decision;
 #[derive(Clone)]
 pub struct Router {
     current: Arc<RwLock<Current>>,
+    /// When the credit in force was read (UTC ms): reservations given back after it
+    /// still count ([`Kv::reserve`]'s `as_of`).
+    credit_read_at: Arc<AtomicI64>,
     credit: Arc<tokio::sync::Mutex<CreditBook>>,
     kv: Kv,
     decks: DeckCache,
@@ -428,6 +432,7 @@ impl Router {
                 quality_at: None,
             })),
             credit: Arc::new(tokio::sync::Mutex::new(CreditBook::default())),
+            credit_read_at: Arc::new(AtomicI64::new(0)),
             kv,
             decks,
         };
@@ -467,6 +472,7 @@ impl Router {
         } else {
             None
         };
+        let credit_read_at = Utc::now();
         let credit_changed = if stale
             || book
                 .full_at
@@ -505,6 +511,10 @@ impl Router {
                 live.map(|live| std::mem::replace(&mut current.live, live)),
             )
         };
+        // After the swap: a decision reads this first, then the credit, so the time it
+        // uses is never later than its credit's.
+        self.credit_read_at
+            .store(credit_read_at.timestamp_millis(), Ordering::SeqCst);
         Ok(stale)
     }
 
@@ -527,22 +537,63 @@ impl Router {
 
     /// Decides one call and applies the caps (step 6): the ingress interconnect's CPS and
     /// channels (503 over either), then each route's egress channels (a full supplier is
-    /// excluded; none left is 503). A routed call holds its channels under its call id
-    /// until [`capacity::release`] (its CDR) or the longest call's time passes.
+    /// excluded; none left is 503), then reserves the credit the call may spend, the
+    /// customer's other calls in progress taken into account (shortened to what is left,
+    /// or 402). A routed call holds its channels and credit under its call id until
+    /// [`capacity::release`] (its CDR) or the longest call's time passes.
     ///
     /// A cap the store cannot check (Redis down) does not refuse calls: the failure is
-    /// logged and the call is decided without it.
+    /// logged and the call is decided without it (each call then sees the whole credit).
     pub async fn decide(&self, query: &RouteQuery<'_>) -> Answer {
+        let read_at = self.credit_read_at.load(Ordering::SeqCst);
         let (table, live) = self.snapshot();
         let mut decision = table.decide(query, &live);
         if decision.refusal.is_some() {
             return decision;
         }
-        match capacity::apply(&self.kv, &table, query.call_id, &mut decision).await {
+        let credit = decision
+            .customer_carrier
+            .and_then(|c| live.credit.get(&c))
+            .zip(DateTime::from_timestamp_millis(read_at))
+            .map(|(c, at)| (c.available_micros, at));
+        match capacity::apply(&self.kv, &table, credit, query.call_id, &mut decision).await {
             Ok(()) => {}
             Err(e) => tracing::warn!(error = %e, "routing caps unavailable; deciding without them"),
         }
         decision
+    }
+}
+
+impl Router {
+    /// Decides a call as [`Router::decide`] would, without placing it: no channel is
+    /// held, no call counted and no credit reserved, but the credit the customer's calls
+    /// in progress hold is taken into account (read only). Returns the table it used.
+    ///
+    /// A store that cannot be read (Redis down) is logged and left out.
+    pub async fn simulate(&self, query: &RouteQuery<'_>) -> (Decision, Arc<RoutingTable>) {
+        let read_at = self.credit_read_at.load(Ordering::SeqCst);
+        let (table, live) = self.snapshot();
+        let mut decision = table.decide(query, &live);
+        let credit = decision
+            .customer_carrier
+            .filter(|_| decision.refusal.is_none())
+            .and_then(|c| Some((c, live.credit.get(&c)?)));
+        if let (Some((carrier, credit)), Some(as_of)) =
+            (credit, DateTime::from_timestamp_millis(read_at))
+        {
+            match self
+                .kv
+                .reserved(&capacity::credit_key(carrier), as_of)
+                .await
+            {
+                Ok(r) if r.amount > 0 => {
+                    decision.fit_credit(credit.available_micros, (r.amount, r.holders));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reserved credit unavailable"),
+            }
+        }
+        (decision, table)
     }
 }
 

@@ -142,3 +142,113 @@ async fn sign_in_is_refused_after_too_many_failures() {
         env.cleanup().await;
     }
 }
+
+/// Credit reservations: the sum never exceeds the limit, even with many at once; one
+/// holder renews its own; a lapsed one frees itself; a given-back one counts only for a
+/// reader whose figures are older than the giving back.
+#[tokio::test]
+async fn reservations_never_exceed_their_limit() {
+    use chrono::Utc;
+    use service::kv::Reserved;
+    for env in testing::backends().await {
+        let kv = &env.kv;
+        let hour = Duration::from_secs(3600);
+        let read_at = Utc::now();
+        // 40 holders at once want 100 each out of 1 000: exactly 10 get it.
+        let tries = (0..40).map(|i| {
+            let kv = kv.clone();
+            async move {
+                kv.reserve("credit:7", &format!("call-{i}"), 100, 1_000, hour, read_at)
+                    .await
+                    .unwrap()
+                    .0
+            }
+        });
+        let taken = futures::future::join_all(tries).await;
+        assert_eq!(
+            taken.iter().filter(|t| **t).count(),
+            10,
+            "{}: {taken:?}",
+            env.name
+        );
+        assert_eq!(
+            kv.reserved("credit:7", read_at).await.unwrap(),
+            Reserved {
+                amount: 1_000,
+                holders: 10
+            },
+            "{}",
+            env.name
+        );
+        let holder = format!("call-{}", taken.iter().position(|t| *t).unwrap());
+        // The holder renews its own: what the others hold is 900.
+        let (fits, others) = kv
+            .reserve("credit:7", &holder, 100, 1_000, hour, read_at)
+            .await
+            .unwrap();
+        assert!(fits, "{}", env.name);
+        assert_eq!(
+            others,
+            Reserved {
+                amount: 900,
+                holders: 9
+            },
+            "{}",
+            env.name
+        );
+        // Given back: it still counts for figures read before, not for figures read after.
+        assert_eq!(
+            kv.settle("credit:7", &[holder.clone(), "never-held".into()])
+                .await
+                .unwrap(),
+            1,
+            "{}",
+            env.name
+        );
+        assert_eq!(
+            kv.reserved("credit:7", read_at).await.unwrap(),
+            Reserved {
+                amount: 1_000,
+                holders: 9
+            },
+            "{}: the reader's balance does not show the call's cost yet",
+            env.name
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let (fits, others) = kv
+            .reserve("credit:7", "late", 100, 1_000, hour, Utc::now())
+            .await
+            .unwrap();
+        assert!(fits, "{}: {others:?}", env.name);
+        assert_eq!(others.amount, 900, "{}", env.name);
+        // A reservation lapses after its time.
+        let (fits, _) = kv
+            .reserve(
+                "credit:8",
+                "short",
+                500,
+                500,
+                Duration::from_millis(200),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        assert!(fits);
+        assert!(
+            !kv.reserve("credit:8", "next", 1, 500, hour, Utc::now())
+                .await
+                .unwrap()
+                .0
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            kv.reserve("credit:8", "next", 500, 500, hour, Utc::now())
+                .await
+                .unwrap()
+                .0,
+            "{}: the lapsed reservation freed its amount",
+            env.name
+        );
+        env.cleanup().await;
+    }
+}

@@ -151,6 +151,92 @@ async fn routes_follow_the_configuration_credit_and_caps() {
             // 1.00 of credit at 0.02/min on 60/60: 50 minutes.
             assert_eq!(d.max_duration_s, 3000, "{}", env.name);
         }
+        // c2, in progress, holds the whole credit: a call beside it finds none left.
+        let d = two.decide(&query("912212345678", "c2-beside")).await;
+        let refusal = d.refusal.expect("no credit beside c2");
+        assert_eq!(refusal.code, 402, "{}", env.name);
+        assert!(
+            refusal
+                .reason
+                .contains("1.0000 available, 1.0000 of it held by 1 call in progress"),
+            "{}: {}",
+            env.name,
+            refusal.reason
+        );
+        assert_eq!(capacity::release(&env.kv, &["c2"]).await.unwrap(), 1);
+
+        // Calls in progress share the credit. With 3.00, the first call may last the
+        // trunk's longest call (7200 s: 2.40 at 0.02/min), the second what is left
+        // (0.60: 1800 s), a third nothing; on the other instance too.
+        pay(db, world.customer, "2").await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        one.refresh(db).await.unwrap();
+        two.refresh(db).await.unwrap();
+        let first = one.decide(&query("912212345678", "share-1")).await;
+        assert_eq!(
+            (first.refusal, first.max_duration_s),
+            (None, 7200),
+            "{}",
+            env.name
+        );
+        let second = two.decide(&query("912212345678", "share-2")).await;
+        assert_eq!(second.refusal, None, "{}", env.name);
+        assert_eq!(
+            second
+                .routes
+                .iter()
+                .map(|r| r.max_duration_s)
+                .collect::<Vec<_>>(),
+            vec![1800, 1800],
+            "{}: the second call is cut to the 0.60 left",
+            env.name
+        );
+        let credit_step = second.steps.iter().find(|s| s.step == "credit").unwrap();
+        assert_eq!(
+            credit_step.detail,
+            "3.0000 available, 2.4000 of it held by 1 call in progress: calls up to 1800 s",
+            "{}",
+            env.name
+        );
+        let third = one.decide(&query("912212345678", "share-3")).await;
+        let refusal = third.refusal.expect("nothing left for a third call");
+        assert_eq!(refusal.code, 402, "{}", env.name);
+        assert!(
+            refusal
+                .reason
+                .contains("3.0000 of it held by 2 calls in progress"),
+            "{}: {}",
+            env.name,
+            refusal.reason
+        );
+        // Both calls end and their CDRs cost 0.50 together. Until the router has read
+        // the balance that shows it, their credit still counts as held.
+        assert_eq!(
+            capacity::release(&env.kv, &["share-1", "share-2"])
+                .await
+                .unwrap(),
+            2
+        );
+        pay(db, world.customer, "-0.50").await;
+        let early = one.decide(&query("912212345678", "share-4")).await;
+        assert_eq!(
+            early.refusal.map(|r| r.code),
+            Some(402),
+            "{}: the router's credit does not show the calls' cost yet",
+            env.name
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        one.refresh(db).await.unwrap();
+        let later = one.decide(&query("912212345678", "share-4")).await;
+        assert_eq!(
+            (later.refusal, later.max_duration_s),
+            (None, 7200),
+            "{}: 2.50 available again",
+            env.name
+        );
+        capacity::release(&env.kv, &["share-4"]).await.unwrap();
+        // Ample credit for the caps below (each call holds 2.40).
+        pay(db, world.customer, "98.50").await;
         // UK: Tata buys above the sell price, Airtel has no rate.
         let d = one.decide(&query("447700900123", "c3")).await;
         let refusal = d.refusal.clone().unwrap();
@@ -272,7 +358,9 @@ async fn routes_follow_the_configuration_credit_and_caps() {
             capacity::release(&env.kv, &["call-a", "never-routed"])
                 .await
                 .unwrap(),
-            1
+            2,
+            "{}: call-a's channel and its credit",
+            env.name
         );
         let third = two.decide(&query("912212345678", "call-c")).await;
         assert_eq!(
@@ -306,6 +394,9 @@ async fn routes_follow_the_configuration_credit_and_caps() {
             "{}: {codes:?}",
             env.name
         );
+        capacity::release(&env.kv, &["p1", "p2", "p3"])
+            .await
+            .unwrap();
 
         // The customer carrier's own limit, over all of its ingress interconnects: one
         // concurrent call (the trunk's caps off again).
@@ -404,7 +495,7 @@ async fn routes_follow_the_configuration_credit_and_caps() {
         .unwrap();
 
         // Spending the credit: the ledger moves the router's credit.
-        pay(db, world.customer, "-0.99").await;
+        pay(db, world.customer, "-100.99").await;
         one.refresh(db).await.unwrap();
         let d = one.decide(&query("912212345678", "c4")).await;
         assert_eq!(
