@@ -175,14 +175,14 @@ pub async fn ingress_choices() -> Result<Vec<(i64, String)>, AppError> {
 }
 
 /// Decides a call as the routing API would, with the table in force now, without
-/// placing it: no channel is held and no CPS counted.
+/// placing it: no channel is held, no CPS counted and no credit reserved (the credit
+/// the customer's calls in progress hold is subtracted).
 #[server(prefix = "/fn", endpoint = "admin/route-simulation")]
 pub async fn simulate_route(form: SimulationForm) -> Result<SimulationView, AppError> {
     respond(
         async move {
             require(Role::Admin).await?;
             let sim = validate_simulation(&form).map_err(AppError::Validation)?;
-            let (table, live) = state()?.router.snapshot();
             let at = sim.at.unwrap_or_else(chrono::Utc::now);
             let query = domain::routing::RouteQuery {
                 source_ip: sim
@@ -195,7 +195,7 @@ pub async fn simulate_route(form: SimulationForm) -> Result<SimulationView, AppE
                 ingress_interconnect_id: sim.interconnect_id,
                 explain: true,
             };
-            let mut decision = table.decide(&query, &live);
+            let (mut decision, table) = state()?.router.simulate(&query).await;
             if decision.refusal.is_none() {
                 let credit = decision.steps.iter().position(|s| s.step == "credit");
                 decision.steps.insert(
@@ -571,8 +571,8 @@ fn SimulationResult(view: SimulationView) -> impl IntoView {
                                     <td class="num">{format!("{} → {}", r.b_number, r.uri)}</td>
                                     <td>{format!("{} {}", r.buy.prefix, r.buy.destination)}</td>
                                     <td class="num">{format!("{} {}", money(r.buy.minute_cost_micros), r.buy.currency)}</td>
-                                    <td class="num">{sell.as_ref().map(|s| money(s.minute_cost_micros)).unwrap_or_default()}</td>
-                                    <td class="num">{money(r.margin_micros)}</td>
+                                    <td class="num">{sell.as_ref().map(|s| format!("{} {}", money(s.minute_cost_micros), s.currency)).unwrap_or_default()}</td>
+                                    <td class="num">{format!("{} {}", money(r.margin_micros), r.buy.currency)}</td>
                                     <td class="num">{r.max_duration_s}</td>
                                 </tr>
                             }).collect_view()}
