@@ -49,6 +49,9 @@ impl std::fmt::Debug for Kv {
 #[derive(Default)]
 pub struct LocalKv {
     entries: Mutex<HashMap<String, LocalEntry>>,
+    /// Entries beyond which a write first drops the expired ones; doubled past what is
+    /// left, so the sweeps cost O(1) a write however many entries are live.
+    prune_at: std::sync::atomic::AtomicUsize,
     /// Semaphores: holders and when each slot frees itself.
     semaphores: Mutex<HashMap<String, HashMap<String, Instant>>>,
     /// Reservations of an amount, by key.
@@ -206,7 +209,8 @@ end \
 for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[2], '+inf')) do \
   if h ~= ARGV[3] then others = others + tonumber(redis.call('HGET', KEYS[1], h) or '0') end \
 end ";
-// ARGV[4] = amount, ARGV[5] = limit, ARGV[6] = ttl (ms): reserve when it fits.
+// ARGV[4] = amount, ARGV[5] = limit, ARGV[6] = ttl (ms): reserve when it fits; then,
+// if KEYS[5] is given, set it to ARGV[7] for the same ttl.
 const RESERVE_TAIL: &str = "if others + tonumber(ARGV[4]) > tonumber(ARGV[5]) then return {0, others, count} end \
 redis.call('ZREM', KEYS[4], ARGV[3]) \
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) \
@@ -215,6 +219,7 @@ if mine then redis.call('DECRBY', KEYS[3], mine) end \
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[3]) \
 local keep = tonumber(ARGV[6]) + 60000 \
 for i = 1, 4 do if redis.call('PTTL', KEYS[i]) < keep then redis.call('PEXPIRE', KEYS[i], keep) end end \
+if KEYS[5] then redis.call('SET', KEYS[5], ARGV[7], 'PX', ARGV[6]) end \
 return {1, others, count}";
 // Only read.
 const RESERVED_TAIL: &str = "return {0, others, count}";
@@ -367,8 +372,11 @@ impl Kv {
             Kv::Local(local) => {
                 let mut entries = local.entries.lock().expect("kv lock");
                 let now = Instant::now();
-                if entries.len() > 10_000 {
+                // Read and written under the entries' lock: relaxed is enough.
+                use std::sync::atomic::Ordering::Relaxed;
+                if entries.len() > local.prune_at.load(Relaxed).max(10_000) {
                     entries.retain(|_, e| e.live(now));
+                    local.prune_at.store(entries.len() * 2, Relaxed);
                 }
                 entries.insert(
                     key.to_string(),
@@ -599,9 +607,12 @@ impl Kv {
     /// `as_of` (UTC) is when the caller's `limit` was read: reservations given back at
     /// or after it still count, since the caller's figures may not show what they
     /// became (the payment for the call).
-    /// Returns whether it was taken and what the *others* hold ([`Reserved`]).
+    /// When taken, `note` (a key and its value), if any, is set for the same `ttl` in
+    /// the same round trip. Returns whether it was taken and what the *others* hold
+    /// ([`Reserved`]).
     ///
     /// Errors: the store's.
+    #[allow(clippy::too_many_arguments)]
     pub async fn reserve(
         &self,
         key: &str,
@@ -610,6 +621,7 @@ impl Kv {
         limit: i64,
         ttl: Duration,
         as_of: chrono::DateTime<chrono::Utc>,
+        note: Option<(&str, &[u8])>,
     ) -> Result<(bool, Reserved), KvError> {
         let now = utc_millis();
         let as_of = as_of.timestamp_millis();
@@ -623,23 +635,27 @@ impl Kv {
                     return Ok((false, others));
                 }
                 book.hold(holder, amount, now.saturating_add(millis(ttl)));
+                drop(all);
+                if let Some((key, value)) = note {
+                    self.set(key, value, Some(ttl)).await?;
+                }
                 Ok((true, others))
             }
             Kv::Redis { pool, .. } => {
-                let reply: Vec<i64> = pool
-                    .eval(
-                        RESERVE_SCRIPT.as_str(),
-                        self.reservation_keys(key),
-                        vec![
-                            now.to_string(),
-                            as_of.to_string(),
-                            holder.to_string(),
-                            amount.to_string(),
-                            limit.to_string(),
-                            millis(ttl).to_string(),
-                        ],
-                    )
-                    .await?;
+                let mut keys = self.reservation_keys(key);
+                let mut args: Vec<fred::types::Value> = vec![
+                    now.into(),
+                    as_of.into(),
+                    holder.into(),
+                    amount.into(),
+                    limit.into(),
+                    millis(ttl).into(),
+                ];
+                if let Some((note_key, value)) = note {
+                    keys.push(self.key(note_key));
+                    args.push(fred::types::Value::Bytes(value.to_vec().into()));
+                }
+                let reply: Vec<i64> = pool.eval(RESERVE_SCRIPT.as_str(), keys, args).await?;
                 let (taken, reserved) = from_reply(&reply)?;
                 Ok((taken, reserved))
             }

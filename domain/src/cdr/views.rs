@@ -122,6 +122,9 @@ pub struct BalanceRow {
     /// it carried); the balance is the netted position of both, plus payments and
     /// adjustments.
     pub netted: Option<NettedPosition>,
+    /// Credit its calls in progress hold (routing reserves what each may cost until its
+    /// CDR arrives), when any: `(amount as decimal text, calls)`.
+    pub held_by_calls: Option<(String, u64)>,
 }
 
 /// A both-ways carrier's calls on each side, decimal text in its currency.

@@ -359,6 +359,7 @@ pub async fn balances(db: &DatabaseConnection) -> ServiceResult<Vec<BalanceRow>>
                         calls_net: rate_text(customer + supplier),
                     }
                 }),
+                held_by_calls: None,
             }
         })
         .collect();

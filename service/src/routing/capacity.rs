@@ -95,34 +95,49 @@ pub async fn apply(
     call_id: &str,
     decision: &mut Decision,
 ) -> Result<(), KvError> {
-    let Some(mut held) = apply_caps(kv, table, call_id, decision).await? else {
+    let Some(held) = apply_caps(kv, table, call_id, decision).await? else {
         return Ok(());
     };
     let hold = hold_for(decision);
     if let (Some(carrier), Some((available, as_of))) = (decision.customer_carrier, credit) {
         let key = credit_key(carrier);
+        // What the call holds, written with the reservation (one round trip).
+        let note = held
+            .iter()
+            .chain(std::iter::once(&key))
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let call_key = held_key(call_id);
         // Others may reserve between two tries; each try fits the call into what the
         // last one found left.
-        let mut taken = false;
+        // A free call (no rate, no fee) reserves nothing.
+        let mut free = false;
         for _ in 0..4 {
             let amount = decision.credit_to_reserve();
             if amount == 0 {
-                taken = true;
+                free = true;
                 break;
             }
             let (fits, others) = kv
-                .reserve(&key, call_id, amount, available, hold, as_of)
+                .reserve(
+                    &key,
+                    call_id,
+                    amount,
+                    available,
+                    hold,
+                    as_of,
+                    Some((&call_key, note.as_bytes())),
+                )
                 .await?;
             if fits {
-                held.push(key.clone());
-                taken = true;
-                break;
+                return Ok(());
             }
             if !decision.fit_credit(available, (others.amount, others.holders)) {
                 break;
             }
         }
-        if !taken {
+        if !free {
             for key in &held {
                 kv.release(key, &[call_id.to_owned()]).await?;
             }
@@ -142,6 +157,25 @@ pub async fn apply(
             .await?;
     }
     Ok(())
+}
+
+/// Credit held by calls in progress (open reservations only) of each of `carriers`
+/// that has any, asked of the store all at once.
+///
+/// Errors: the store's.
+pub async fn held_credit(
+    kv: &Kv,
+    carriers: &[i64],
+) -> Result<HashMap<i64, crate::kv::Reserved>, KvError> {
+    let now = Utc::now();
+    let asks = carriers
+        .iter()
+        .map(|id| async move { kv.reserved(&credit_key(*id), now).await.map(|r| (*id, r)) });
+    Ok(futures::future::try_join_all(asks)
+        .await?
+        .into_iter()
+        .filter(|(_, r)| r.holders > 0)
+        .collect())
 }
 
 /// How long a routed call's channels and credit stay held without its CDR: its

@@ -158,10 +158,18 @@ async fn reservations_never_exceed_their_limit() {
         let tries = (0..40).map(|i| {
             let kv = kv.clone();
             async move {
-                kv.reserve("credit:7", &format!("call-{i}"), 100, 1_000, hour, read_at)
-                    .await
-                    .unwrap()
-                    .0
+                kv.reserve(
+                    "credit:7",
+                    &format!("call-{i}"),
+                    100,
+                    1_000,
+                    hour,
+                    read_at,
+                    None,
+                )
+                .await
+                .unwrap()
+                .0
             }
         });
         let taken = futures::future::join_all(tries).await;
@@ -183,7 +191,7 @@ async fn reservations_never_exceed_their_limit() {
         let holder = format!("call-{}", taken.iter().position(|t| *t).unwrap());
         // The holder renews its own: what the others hold is 900.
         let (fits, others) = kv
-            .reserve("credit:7", &holder, 100, 1_000, hour, read_at)
+            .reserve("credit:7", &holder, 100, 1_000, hour, read_at, None)
             .await
             .unwrap();
         assert!(fits, "{}", env.name);
@@ -216,7 +224,7 @@ async fn reservations_never_exceed_their_limit() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
         let (fits, others) = kv
-            .reserve("credit:7", "late", 100, 1_000, hour, Utc::now())
+            .reserve("credit:7", "late", 100, 1_000, hour, Utc::now(), None)
             .await
             .unwrap();
         assert!(fits, "{}: {others:?}", env.name);
@@ -230,19 +238,26 @@ async fn reservations_never_exceed_their_limit() {
                 500,
                 Duration::from_millis(200),
                 Utc::now(),
+                Some(("note:short", b"credit:8")),
             )
             .await
             .unwrap();
         assert!(fits);
+        assert_eq!(
+            kv.get("note:short").await.unwrap().as_deref(),
+            Some(&b"credit:8"[..]),
+            "{}: the note is written with the reservation",
+            env.name
+        );
         assert!(
-            !kv.reserve("credit:8", "next", 1, 500, hour, Utc::now())
+            !kv.reserve("credit:8", "next", 1, 500, hour, Utc::now(), None)
                 .await
                 .unwrap()
                 .0
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(
-            kv.reserve("credit:8", "next", 500, 500, hour, Utc::now())
+            kv.reserve("credit:8", "next", 500, 500, hour, Utc::now(), None)
                 .await
                 .unwrap()
                 .0,

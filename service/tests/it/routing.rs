@@ -83,7 +83,7 @@ async fn routes_follow_the_configuration_credit_and_caps() {
         // Acme sells India 91 at 0.02 and UK 44 at 0.01; Airtel buys 91 at 0.012 and
         // 9198 at 0.015; a second supplier, Tata, buys 91 at 0.010 and 44 at 0.02.
         let world = testing::billing_world(&ctx).await;
-        let (_, tata_egress, tata) = testing::supplier(
+        let (tata_carrier, tata_egress, tata) = testing::supplier(
             &ctx,
             "Tata",
             "TATA",
@@ -208,6 +208,21 @@ async fn routes_follow_the_configuration_credit_and_caps() {
             "{}: {}",
             env.name,
             refusal.reason
+        );
+        // The balances page shows what the calls in progress hold.
+        let held = capacity::held_credit(&env.kv, &[world.customer, tata_carrier])
+            .await
+            .unwrap();
+        assert_eq!(
+            held.get(&world.customer).map(|r| (r.amount, r.holders)),
+            Some((3_000_000, 2)),
+            "{}",
+            env.name
+        );
+        assert!(
+            !held.contains_key(&tata_carrier),
+            "{}: no call, no entry",
+            env.name
         );
         // Both calls end and their CDRs cost 0.50 together. Until the router has read
         // the balance that shows it, their credit still counts as held.

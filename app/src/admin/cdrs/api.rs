@@ -231,13 +231,27 @@ pub async fn fetch_cdr_exports() -> Result<Vec<CdrExportView>, AppError> {
     )
 }
 
-/// Every carrier's balance, credit and last CDR (GET).
+/// Every carrier's balance, credit, the credit its calls in progress hold, and last CDR
+/// (GET).
 #[server(prefix = "/fn", endpoint = "admin/balances", input = GetUrl)]
 pub async fn carrier_balances() -> Result<Vec<BalanceRow>, AppError> {
     respond(
         async move {
             require(Role::Admin).await?;
-            Ok(views::balances(&state()?.db).await?)
+            let state = state()?;
+            let mut rows = views::balances(&state.db).await?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.carrier_id).collect();
+            match service::routing::capacity::held_credit(&state.kv, &ids).await {
+                Ok(held) => {
+                    for row in &mut rows {
+                        row.held_by_calls = held
+                            .get(&row.carrier_id)
+                            .map(|r| (domain::money::rate_text(r.amount), r.holders));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "credit held by calls unavailable"),
+            }
+            Ok(rows)
         }
         .await,
     )

@@ -557,7 +557,11 @@ fn BalanceTable(rows: Vec<BalanceRow>, posting: PostingTarget) -> impl IntoView 
                             <td>{if r.billing_mode == "prepaid" { "Prepaid" } else { "Postpaid" }}</td>
                             <td class="num">{r.balance}</td>
                             <td class="num">{r.credit_limit}</td>
-                            <td class="num" class:negative={r.available_micros < 0}>{r.available}</td>
+                            <td class="num" class:negative={r.available_micros < 0}>{r.available}
+                                {r.held_by_calls.map(|(amount, calls)| view! {
+                                    <span class="cell-note" data-testid="held-by-calls">{format!("{amount} held by {calls} call{} in progress", if calls == 1 { "" } else { "s" })}</span>
+                                })}
+                            </td>
                             <td>{r.currency}</td>
                             <td><span class=status_class>{status}</span></td>
                             <td class="num">{r.last_cdr_at.as_deref().map(utc).unwrap_or_else(|| "none yet".into())}</td>
