@@ -7,7 +7,7 @@
 #
 # Env: CONNECTIONS (default 32), THREADS (default 1), DURATION (default 20s), EXPLAIN
 # (0: requests say "explain": false, as DIDTron's Kamailio configuration sends them).
-# IN_PROGRESS (default 5000): how many call ids the requests cycle through (scripts/route.lua).
+# IN_PROGRESS (default 5000): how many call ids the requests cycle through (route.lua).
 # wrk and the server share this machine's cores; the figures include that.
 set -euo pipefail
 cd "$(dirname "$0")/.."

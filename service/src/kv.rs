@@ -627,19 +627,22 @@ impl Kv {
         let as_of = as_of.timestamp_millis();
         match self {
             Kv::Local(local) => {
-                let mut all = local.reservations.lock().expect("kv lock");
-                let book = all.entry(key.to_string()).or_default();
-                book.prune(now);
-                let others = book.held(holder, as_of);
-                if others.amount.saturating_add(amount) > limit {
-                    return Ok((false, others));
-                }
-                book.hold(holder, amount, now.saturating_add(millis(ttl)));
-                drop(all);
-                if let Some((key, value)) = note {
+                // The lock is let go before the note is written (no guard across await).
+                let (taken, others) = {
+                    let mut all = local.reservations.lock().expect("kv lock");
+                    let book = all.entry(key.to_string()).or_default();
+                    book.prune(now);
+                    let others = book.held(holder, as_of);
+                    let taken = others.amount.saturating_add(amount) <= limit;
+                    if taken {
+                        book.hold(holder, amount, now.saturating_add(millis(ttl)));
+                    }
+                    (taken, others)
+                };
+                if let (true, Some((key, value))) = (taken, note) {
                     self.set(key, value, Some(ttl)).await?;
                 }
-                Ok((true, others))
+                Ok((taken, others))
             }
             Kv::Redis { pool, .. } => {
                 let mut keys = self.reservation_keys(key);
