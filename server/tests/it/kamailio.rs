@@ -280,6 +280,33 @@ async fn stored_cdrs(db: &sea_orm::DatabaseConnection, source: i64, n: usize) ->
     }
 }
 
+/// Posts a payment of `micros` to `carrier`'s account, as the system.
+async fn pay(db: &sea_orm::DatabaseConnection, carrier: i64, micros: i64, memo: &str) {
+    service::cdrs::post_adjustment(
+        db,
+        &service::audit::Actor::system(),
+        carrier,
+        &domain::cdr::PostingForm {
+            kind: "payment".into(),
+            amount: domain::money::format_micros(micros, 6),
+            memo: memo.into(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// `(SIP code, revenue)` of every stored call to `number`, sorted.
+fn codes_to(all: &[cdr::Model], number: &str) -> Vec<(i64, i64)> {
+    let mut codes: Vec<(i64, i64)> = all
+        .iter()
+        .filter(|c| c.b_dialled == number)
+        .map(|c| (c.sip_code, c.revenue_micros))
+        .collect();
+    codes.sort();
+    codes
+}
+
 /// A sipp UAS playing `scenario` on `port`.
 fn uas(dir: &Path, scenario: &str, port: u16, log: &str) -> Child {
     Command::new(tool("sipp"))
@@ -745,18 +772,7 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         service::testing::set_billing(&db, world.customer, "prepaid", "0").await;
         let owed = balance(world.customer).await;
         let credit = sell * 7 / 2;
-        service::cdrs::post_adjustment(
-            &db,
-            &system,
-            world.customer,
-            &domain::cdr::PostingForm {
-                kind: "payment".into(),
-                amount: domain::money::format_micros(credit - owed, 6),
-                memo: "prepayment".into(),
-            },
-        )
-        .await
-        .unwrap();
+        pay(&db, world.customer, credit - owed, "prepayment").await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         let prepaid = call_file(&dir, "prepaid.csv", &vec![prepaid_number.clone(); 5]);
         let d = dir.clone();
@@ -773,14 +789,8 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         .await
         .unwrap();
         let all = stored_cdrs(&db, world.source, 309).await;
-        let mut codes: Vec<(i64, i64)> = all
-            .iter()
-            .filter(|c| c.b_dialled == prepaid_number)
-            .map(|c| (c.sip_code, c.revenue_micros))
-            .collect();
-        codes.sort();
         assert_eq!(
-            codes,
+            codes_to(&all, &prepaid_number),
             vec![(200, sell), (200, sell), (200, sell), (402, 0), (402, 0)],
             "{name}: three calls, then no credit"
         );
@@ -797,18 +807,7 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         // Two calls at once with credit for one and a half: the first holds a minute of
         // the credit while it is in progress, so the second finds half a minute and is
         // refused 402; the balance never goes below zero.
-        service::cdrs::post_adjustment(
-            &db,
-            &system,
-            world.customer,
-            &domain::cdr::PostingForm {
-                kind: "payment".into(),
-                amount: domain::money::format_micros(sell, 6),
-                memo: "top-up".into(),
-            },
-        )
-        .await
-        .unwrap();
+        pay(&db, world.customer, sell, "top-up").await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         let together = call_file(&dir, "together.csv", &vec![prepaid_number.clone(); 2]);
         let d = dir.clone();
@@ -824,14 +823,8 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         .await
         .unwrap();
         let all = stored_cdrs(&db, world.source, 311).await;
-        let mut codes: Vec<(i64, i64)> = all
-            .iter()
-            .filter(|c| c.b_dialled == prepaid_number)
-            .map(|c| (c.sip_code, c.revenue_micros))
-            .collect();
-        codes.sort();
         assert_eq!(
-            codes,
+            codes_to(&all, &prepaid_number),
             vec![
                 (200, sell),
                 (200, sell),

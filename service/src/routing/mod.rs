@@ -384,6 +384,10 @@ struct Current {
     quality_at: Option<DateTime<Utc>>,
 }
 
+/// A routed call's customer: `(carrier id, available credit in micro-units, when the
+/// router read that credit)`.
+type CustomerCredit = (i64, i64, DateTime<Utc>);
+
 /// What a [`Router::decide`] answers: the decision, with the caps applied.
 pub type Answer = Decision;
 
@@ -545,22 +549,35 @@ impl Router {
     /// A cap the store cannot check (Redis down) does not refuse calls: the failure is
     /// logged and the call is decided without it (each call then sees the whole credit).
     pub async fn decide(&self, query: &RouteQuery<'_>) -> Answer {
-        let read_at = self.credit_read_at.load(Ordering::SeqCst);
-        let (table, live) = self.snapshot();
-        let mut decision = table.decide(query, &live);
+        let (mut decision, table, credit) = self.decide_on_snapshot(query);
         if decision.refusal.is_some() {
             return decision;
         }
-        let credit = decision
-            .customer_carrier
-            .and_then(|c| live.credit.get(&c))
-            .zip(DateTime::from_timestamp_millis(read_at))
-            .map(|(c, at)| (c.available_micros, at));
+        let credit = credit.map(|(_, available, as_of)| (available, as_of));
         match capacity::apply(&self.kv, &table, credit, query.call_id, &mut decision).await {
             Ok(()) => {}
             Err(e) => tracing::warn!(error = %e, "routing caps unavailable; deciding without them"),
         }
         decision
+    }
+
+    /// The table's decision on the snapshot in force, the table, and for a routed call
+    /// its customer's `(carrier id, available credit, when the credit was read)`. The
+    /// time is read before the snapshot, so it is never later than the credit's.
+    fn decide_on_snapshot(
+        &self,
+        query: &RouteQuery<'_>,
+    ) -> (Decision, Arc<RoutingTable>, Option<CustomerCredit>) {
+        let read_at = self.credit_read_at.load(Ordering::SeqCst);
+        let (table, live) = self.snapshot();
+        let decision = table.decide(query, &live);
+        let credit = decision
+            .customer_carrier
+            .filter(|_| decision.refusal.is_none())
+            .and_then(|c| Some((c, live.credit.get(&c)?.available_micros)))
+            .zip(DateTime::from_timestamp_millis(read_at))
+            .map(|((carrier, available), at)| (carrier, available, at));
+        (decision, table, credit)
     }
 }
 
@@ -571,23 +588,15 @@ impl Router {
     ///
     /// A store that cannot be read (Redis down) is logged and left out.
     pub async fn simulate(&self, query: &RouteQuery<'_>) -> (Decision, Arc<RoutingTable>) {
-        let read_at = self.credit_read_at.load(Ordering::SeqCst);
-        let (table, live) = self.snapshot();
-        let mut decision = table.decide(query, &live);
-        let credit = decision
-            .customer_carrier
-            .filter(|_| decision.refusal.is_none())
-            .and_then(|c| Some((c, live.credit.get(&c)?)));
-        if let (Some((carrier, credit)), Some(as_of)) =
-            (credit, DateTime::from_timestamp_millis(read_at))
-        {
+        let (mut decision, table, credit) = self.decide_on_snapshot(query);
+        if let Some((carrier, available, as_of)) = credit {
             match self
                 .kv
                 .reserved(&capacity::credit_key(carrier), as_of)
                 .await
             {
                 Ok(r) if r.amount > 0 => {
-                    decision.fit_credit(credit.available_micros, (r.amount, r.holders));
+                    decision.fit_credit(available, (r.amount, r.holders));
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "reserved credit unavailable"),
