@@ -25,6 +25,7 @@ async fn main() {
     let ctx = JobContext {
         db: env.db.clone(),
         files,
+        kv: env.kv.clone(),
     };
     let world = service::testing::airtel_world(&ctx, "127.0.0.1", "127.0.0.1", "15070").await;
     service::testing::set_billing(&env.db, world.customer, "postpaid", "100000000").await;

@@ -11,11 +11,15 @@
 //! - `POST /api/v1/cdrs`: one JSON CDR, a JSON array of them, or NDJSON, in the Kamailio
 //!   `acc_json` shape or DIDTron's own ([`domain::cdr`]). `200` with the
 //!   [`service::cdrs::IngestReport`] once every record is stored (replays included, which
-//!   change nothing); `400` with every unreadable record (nothing stored); `401` without
-//!   a valid key; `503` when the database failed (nothing stored: send again).
+//!   change nothing); `400` with every unreadable record (nothing stored), unless the
+//!   query says `?unreadable=store`: then such records are stored `rejected` as they
+//!   came and counted in the report's `unreadable` ([`service::cdrs::Unreadable`]);
+//!   `401` without a valid key; `503` when the database failed (nothing stored: send
+//!   again). The calls' CDRs give back their channels and credit reservations.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -142,12 +146,31 @@ async fn authenticate(
     }
 }
 
-async fn post_cdrs(State(state): State<RouterState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The query of `POST /api/v1/cdrs`: `?unreadable=store` keeps the records that cannot
+/// be read (see [`service::cdrs::Unreadable`]); without it they refuse the request.
+#[derive(Debug, Default, Deserialize)]
+struct CdrQuery {
+    #[serde(default)]
+    unreadable: service::cdrs::Unreadable,
+}
+
+async fn post_cdrs(
+    State(state): State<RouterState>,
+    query: Result<Query<CdrQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let source_id = match source(&state, &headers).await {
         Ok(id) => id,
         Err(response) => return response,
     };
-    let records = match service::cdrs::parse_body(&body) {
+    let Ok(Query(query)) = query else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "the query parameter `unreadable` is `refuse` (the default) or `store`",
+        );
+    };
+    let records = match service::cdrs::parse_body(&body, query.unreadable) {
         Ok(records) => records,
         Err(errors) => {
             let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -162,16 +185,10 @@ async fn post_cdrs(State(state): State<RouterState>, headers: HeaderMap, body: B
                 .into_response();
         }
     };
-    let call_ids: Vec<String> = records.iter().map(|r| r.cdr.call_id.clone()).collect();
-    match service::cdrs::ingest(&state.app.db, &state.app.decks, source_id, records).await {
-        Ok(report) => {
-            // The calls are over: their channels are free again.
-            let ids: Vec<&str> = call_ids.iter().map(String::as_str).collect();
-            if let Err(e) = service::routing::capacity::release(&state.app.kv, &ids).await {
-                tracing::warn!(error = %e, "releasing channels; they free themselves in time");
-            }
-            (StatusCode::OK, Json(report)).into_response()
-        }
+    let app = &state.app;
+    match service::cdrs::ingest_and_release(&app.db, &app.kv, &app.decks, source_id, records).await
+    {
+        Ok(report) => (StatusCode::OK, Json(report)).into_response(),
         Err(e) => unavailable(
             "the CDRs could not be stored; nothing was stored, send again",
             &format!("CDR ingest of source {source_id}: {e}"),

@@ -41,6 +41,7 @@ async fn download(
     let ctx = service::jobs::JobContext {
         db: state.app.db.clone(),
         files: state.app.files.clone(),
+        kv: state.app.kv.clone(),
     };
     match service::cdrs::export::file(&ctx, id).await {
         Ok(bytes) => (
@@ -141,6 +142,7 @@ async fn upload(
     let ctx = service::jobs::JobContext {
         db: state.app.db.clone(),
         files: state.app.files.clone(),
+        kv: state.app.kv.clone(),
     };
     match files::upload(&ctx, &actor, &name, bytes, options, true).await {
         Ok(model) => back(&format!("uploaded={}", model.id)),

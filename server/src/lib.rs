@@ -85,6 +85,7 @@ pub async fn start(config: Config) -> anyhow::Result<Didtron> {
         let ctx = service::jobs::JobContext {
             db: db.clone(),
             files: files.clone(),
+            kv: kv.clone(),
         };
         let name = format!("{}-{}-{n}", hostname(), std::process::id());
         tokio::spawn(service::jobs::work(

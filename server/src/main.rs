@@ -365,6 +365,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let ctx = service::jobs::JobContext {
                 db: db.clone(),
                 files,
+                kv: kv_of(&config).await?,
             };
             let plan = service::rate_plans::find_plan_by_name(&db, &plan)
                 .await
@@ -428,6 +429,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let ctx = service::jobs::JobContext {
                 db: db.clone(),
                 files,
+                kv: kv_of(&config).await?,
             };
             let source_id = match source {
                 None => None,
@@ -520,12 +522,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         } => {
             let db = connect(&config).await?;
             service::db::migrate(&db).await?;
-            let kv = match &config.redis_url {
-                Some(url) => service::kv::Kv::connect_redis(url, &config.redis_key_prefix, 1)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
-                None => service::kv::Kv::local(),
-            };
+            let kv = kv_of(&config).await?;
             let source = service::cdrs::pull::sources(&db)
                 .await
                 .map_err(describe)?
@@ -712,6 +709,17 @@ async fn connect(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection>
                 server::config::redact(&config.database_url)
             )
         })
+}
+
+/// The key-value store a command shares with the running instances: Redis when
+/// `REDIS_URL` is set (one connection), in-process otherwise.
+async fn kv_of(config: &Config) -> anyhow::Result<service::kv::Kv> {
+    match &config.redis_url {
+        Some(url) => service::kv::Kv::connect_redis(url, &config.redis_key_prefix, 1)
+            .await
+            .map_err(|e| anyhow::anyhow!("redis {}: {e}", server::config::redact(url))),
+        None => Ok(service::kv::Kv::local()),
+    }
 }
 
 fn describe(e: service::ServiceError) -> anyhow::Error {

@@ -115,6 +115,7 @@ async fn upload(
     let ctx = service::jobs::JobContext {
         db: state.app.db.clone(),
         files: state.app.files.clone(),
+        kv: state.app.kv.clone(),
     };
     match import::upload(&ctx, &actor, plan_id, &name, bytes, Some(options), true).await {
         Ok(model) => Redirect::to(&format!("/admin/rate-plans/{plan_id}/imports/{}", model.id))

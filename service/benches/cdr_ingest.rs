@@ -89,6 +89,7 @@ async fn main() {
     let ctx = JobContext {
         db: db.clone(),
         files,
+        kv: env.kv.clone(),
     };
     let world = service::testing::billing_world(&ctx).await;
     let bodies = bodies(rows, batch);
@@ -101,7 +102,7 @@ async fn main() {
     let started = Instant::now();
     let parsed: Vec<_> = bodies
         .iter()
-        .map(|b| cdrs::parse_body(b).expect("readable"))
+        .map(|b| cdrs::parse_body(b, cdrs::Unreadable::Refuse).expect("readable"))
         .collect();
     let parse = started.elapsed();
 

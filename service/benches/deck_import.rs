@@ -142,6 +142,7 @@ async fn main() {
     let ctx = JobContext {
         db: db.clone(),
         files,
+        kv: env.kv.clone(),
     };
     let mut form = RatePlanForm::new_plan();
     form.name = "Bench deck".into();

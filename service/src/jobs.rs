@@ -220,6 +220,9 @@ pub async fn retry(
 pub struct JobContext {
     pub db: DatabaseConnection,
     pub files: crate::files::Files,
+    /// The key-value store the router keeps calls in progress in: a CDR file's calls
+    /// give back what they held ([`crate::cdrs::ingest_and_release`]).
+    pub kv: crate::kv::Kv,
 }
 
 /// How a handler failed.

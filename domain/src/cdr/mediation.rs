@@ -76,11 +76,18 @@ pub enum Rejection {
     UnknownRoute { route: String },
     #[error("the record names {direction} interconnect {id}, which does not exist")]
     UnknownInterconnect { direction: String, id: i64 },
+    /// The record could not be read at all (not JSON, or a field missing or malformed):
+    /// never produced by mediation; a switch feed that asks for it stores such records
+    /// as they came rather than refusing its whole batch. `message` names the record,
+    /// its line and the field.
+    #[error("the record cannot be read: {message}")]
+    Unreadable { message: String },
 }
 
 impl Rejection {
     /// `unknown_source`, `no_tech_prefix`, `inactive`, `no_service`,
-    /// `malformed_number`, `no_route`, `unknown_route` or `unknown_interconnect`.
+    /// `malformed_number`, `no_route`, `unknown_route`, `unknown_interconnect` or
+    /// `unreadable`.
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::UnknownSource { .. } => "unknown_source",
@@ -91,6 +98,7 @@ impl Rejection {
             Rejection::NoRoute => "no_route",
             Rejection::UnknownRoute { .. } => "unknown_route",
             Rejection::UnknownInterconnect { .. } => "unknown_interconnect",
+            Rejection::Unreadable { .. } => "unreadable",
         }
     }
 }

@@ -165,6 +165,15 @@ pub struct IngestReport {
     pub unrated: usize,
     /// Of the stored: not mediated.
     pub rejected: usize,
+    /// Of the rejected: records that could not be read, stored as they came (reason
+    /// code `unreadable`; only when the request asked for it, see
+    /// `service::cdrs::Unreadable::Store`).
+    #[serde(default)]
+    pub unreadable: usize,
+    /// Why each record in `unreadable` could not be read (record number, line, field),
+    /// at most 100; replays of stored ones are not listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_records: Vec<String>,
 }
 
 impl IngestReport {

@@ -1272,7 +1272,7 @@ impl RoutingTable {
                 (503, {
                     use std::fmt::Write;
                     let mut reason = format!(
-                        "no route left: every supplier for {} was excluded (",
+                        "no route left: every supplier the routing plan lists for {} was excluded (",
                         prefix_text()
                     );
                     for (i, e) in d.excluded.iter().enumerate() {

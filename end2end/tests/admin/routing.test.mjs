@@ -279,12 +279,12 @@ test('the simulation explains a routed call and one the margin guard refuses', a
   await outcome.filter({ hasText: /^Refused/ }).waitFor();
   const guard = 'margin guard: buys at 0.0500/min (a minute costs 0.0500), above the sell price 0.0200';
   assert.equal(await outcome.innerText(),
-    `Refused with 503: no route left: every supplier for prefix 44 was excluded (E2E Sim Supplier (Sim UK out): ${guard})`);
+    `Refused with 503: no route left: every supplier the routing plan lists for prefix 44 was excluded (E2E Sim Supplier (Sim UK out): ${guard})`);
   assert.deepEqual(await page.getByTestId('simulation-excluded').getByRole('listitem').allInnerTexts(),
     [`E2E Sim Supplier (Sim UK out): ${guard}`]);
   const refused = await page.getByTestId('simulation-steps').getByRole('listitem').allInnerTexts();
   assert.equal(refused.at(-2), 'credit — passed: 100.0000 available: calls up to 7200 s');
-  assert.match(refused.at(-1), /^routes — refused: no route left: every supplier for prefix 44 was excluded/);
+  assert.match(refused.at(-1), /^routes — refused: no route left: every supplier the routing plan lists for prefix 44 was excluded/);
   assert.equal(await page.getByTestId('simulation-routes').count(), 0, 'no route offered');
   assert.deepEqual(page.consoleErrors, []);
 });

@@ -1,6 +1,7 @@
 //! `POST /api/v1/cdrs` over real HTTP, on SQLite and on PostgreSQL + Redis: API keys
 //! (no key, a wrong or revoked key → 401 with its challenge; Bearer, X-API-Key or Basic), unreadable bodies (400 naming the record and
-//! field, nothing stored), and storing with replays accepted and counted.
+//! field, nothing stored; or, with `?unreadable=store`, kept as rejected records), and
+//! storing with replays accepted and counted.
 
 use crate::support::*;
 use service::audit::Actor;
@@ -44,6 +45,41 @@ async fn the_switch_posts_cdrs_with_its_key_and_replays_change_nothing() {
             body["messages"][0].as_str().unwrap(),
             "record 2 (line 2), field callee: is missing"
         );
+
+        // A switch's queue asks to keep what cannot be read: the readable record is
+        // stored, the other kept as it came (rejected, `unreadable`), and the answer
+        // names it; sent again, nothing changes.
+        let other = ACC_JSON.replace("1-29770@", "2-29770@");
+        let kept = format!("{other}\n{{\"callid\":\"x\",\"src_ip\":\"127.0.0.1\"}}");
+        let store = |query: &str| {
+            b.http
+                .post(format!("{}/api/v1/cdrs?unreadable={query}", b.base))
+                .bearer_auth(&key.secret)
+                .body(kept.clone())
+                .send()
+        };
+        for (round, (stored, duplicates)) in [(2, 0), (0, 2)].into_iter().enumerate() {
+            let res = store("store").await.unwrap();
+            assert_eq!(res.status(), 200, "{}", server.name());
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(
+                (body["stored"].as_u64(), body["duplicates"].as_u64()),
+                (Some(stored), Some(duplicates)),
+                "{}: round {round}: {body}",
+                server.name()
+            );
+            if round == 0 {
+                assert_eq!(body["unreadable"].as_u64(), Some(1));
+                assert_eq!(
+                    body["unreadable_records"][0].as_str().unwrap(),
+                    "record 2 (line 2), field callee: is missing"
+                );
+            }
+        }
+        let res = store("maybe").await.unwrap();
+        assert_eq!(res.status(), 400);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains("`unreadable`"));
 
         // Stored even though nothing here knows 127.0.0.1 (rejected, with its reason).
         let (status, body) = post(&b, Some(&key.secret), ACC_JSON).await;

@@ -73,6 +73,7 @@ async fn a_worker_killed_mid_import_posts_every_call_exactly_once_after_restart(
         let ctx = JobContext {
             db: db.clone(),
             files: service::files::Files::local(&files_dir).unwrap(),
+            kv: env.kv.clone(),
         };
         let world = service::testing::billing_world(&ctx).await;
         let setup = Utc::now() - chrono::Duration::hours(2);

@@ -472,6 +472,7 @@ async fn real_calls_through_kamailio_are_rated_once_on_both_legs_at_the_deck_and
         let ctx = JobContext {
             db: db.clone(),
             files,
+            kv: service::kv::Kv::local(),
         };
         let world = service::testing::airtel_world(
             &ctx,

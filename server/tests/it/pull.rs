@@ -87,6 +87,7 @@ async fn cdrs_are_pulled_in_pages_since_the_high_water_mark_exactly_once() {
         let ctx = JobContext {
             db: db.clone(),
             files,
+            kv: service::kv::Kv::local(),
         };
         let world = service::testing::billing_world(&ctx).await;
         let decks = DeckCache::new();

@@ -20,6 +20,7 @@ async fn the_switch_is_answered_with_routes_and_the_explanation_only_when_it_ask
         let ctx = JobContext {
             db: db.clone(),
             files,
+            kv: service::kv::Kv::local(),
         };
         let world = service::testing::airtel_world(&ctx, "127.0.0.1", "127.0.0.1", "15070").await;
         service::testing::set_billing(&db, world.customer, "postpaid", "1000").await;

@@ -764,7 +764,8 @@ pub async fn run_import(ctx: &JobContext, id: i64) -> Result<(), JobError> {
             break;
         }
         let n = batch.len();
-        let got = super::ingest(&ctx.db, &cache, import.source_id, batch).await?;
+        let got =
+            super::ingest_and_release(&ctx.db, &ctx.kv, &cache, import.source_id, batch).await?;
         add(&mut report.ingest, &got);
         done += n;
         save(
@@ -799,6 +800,11 @@ pub(crate) fn add(total: &mut IngestReport, batch: &IngestReport) {
     total.rated += batch.rated;
     total.unrated += batch.unrated;
     total.rejected += batch.rejected;
+    total.unreadable += batch.unreadable;
+    let room = 100usize.saturating_sub(total.unreadable_records.len());
+    total
+        .unreadable_records
+        .extend(batch.unreadable_records.iter().take(room).cloned());
 }
 
 /// The job handler of [`IMPORT_JOB`].

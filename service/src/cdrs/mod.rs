@@ -57,6 +57,58 @@ pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
 pub struct ReceivedCdr {
     pub cdr: IncomingCdr,
     pub raw: String,
+    /// `Some(why)` for a record that could not be read and is stored as it came
+    /// ([`Unreadable::Store`]); `cdr` is then a stand-in (see [`ReceivedCdr::unreadable`]).
+    pub unreadable: Option<String>,
+}
+
+impl ReceivedCdr {
+    /// A record that cannot be read, to be stored `rejected` (reason code
+    /// `unreadable`) with its text `raw` and the reason `error`. Its key is
+    /// `unreadable-` and the first 16 bytes of the SHA-256 of `raw` in hex, leg `a`, so
+    /// a switch that sends it again stores it once; its times are `received_at` (the
+    /// server's clock), its numbers empty and its SIP code 0.
+    pub fn unreadable(raw: String, error: &BodyError, received_at: DateTime<Utc>) -> Self {
+        use sha2::{Digest, Sha256};
+        let hash = Sha256::digest(raw.as_bytes());
+        let hex: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        ReceivedCdr {
+            cdr: IncomingCdr {
+                call_id: format!("unreadable-{hex}"),
+                leg: "a".into(),
+                source_ip: None,
+                customer_interconnect_id: None,
+                supplier_interconnect_id: None,
+                a_number: String::new(),
+                b_number: String::new(),
+                setup_at: received_at,
+                answer_at: None,
+                end_at: received_at,
+                sip_code: 0,
+                sip_reason: String::new(),
+                route: None,
+            },
+            raw,
+            unreadable: Some(error.to_string()),
+        }
+    }
+}
+
+/// What [`parse_body`] does with records it cannot read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unreadable {
+    /// The body is refused with every error, and nothing is stored: what a person or an
+    /// integration under test wants to see.
+    #[default]
+    Refuse,
+    /// Each record that cannot be read is stored `rejected` (reason code `unreadable`)
+    /// with its text and why, and the rest are ingested: what a switch's CDR queue
+    /// needs, so that one bad record does not hold up every later one (the shipped
+    /// Kamailio configuration asks for it with `?unreadable=store`). A JSON array that
+    /// does not parse is stored as one such record; NDJSON that stops parsing is read
+    /// line by line from the line that failed.
+    Store,
 }
 
 /// Why a request body, or one record in it, cannot be read. `record` counts from 1;
@@ -87,44 +139,66 @@ pub(crate) fn read_record(
     record: usize,
     line: Option<usize>,
 ) -> Result<ReceivedCdr, BodyError> {
+    read_value(value, record, line).map_err(|(e, _)| e)
+}
+
+/// [`read_record`], which also gives back the record's JSON text when it cannot be read.
+fn read_value(
+    value: serde_json::Value,
+    record: usize,
+    line: Option<usize>,
+) -> Result<ReceivedCdr, (BodyError, String)> {
     let fail = |field: Option<String>, message: String| BodyError {
         record,
         line,
         field,
         message,
     };
+    let raw = value.to_string();
     let serde_json::Value::Object(map) = &value else {
-        return Err(fail(None, "is not a JSON object".into()));
+        return Err((fail(None, "is not a JSON object".into()), raw));
     };
     let kamailio = map.contains_key("callid");
     if !kamailio && !map.contains_key("call_id") {
-        return Err(fail(
-            Some("call_id".into()),
-            "is missing (a Kamailio acc_json record has `callid`, DIDTron's own shape `call_id`)"
-                .into(),
-        ));
+        let message =
+            "is missing (a Kamailio acc_json record has `callid`, DIDTron's own shape `call_id`)";
+        return Err((fail(Some("call_id".into()), message.into()), raw));
     }
-    let raw = value.to_string();
     let cdr = if kamailio {
         serde_json::from_value::<KamailioCdr>(value)
-            .map_err(|e| fail(None, format!("not an acc_json record: {e}")))?
-            .read()
+            .map_err(|e| fail(None, format!("not an acc_json record: {e}")))
+            .and_then(|c| c.read().map_err(|e| fail(Some(e.field), e.message)))
     } else {
         serde_json::from_value::<OwnCdr>(value)
-            .map_err(|e| fail(None, format!("not a DIDTron CDR: {e}")))?
-            .read()
+            .map_err(|e| fail(None, format!("not a DIDTron CDR: {e}")))
+            .and_then(|c| c.read().map_err(|e| fail(Some(e.field), e.message)))
+    };
+    match cdr {
+        Ok(cdr) => Ok(ReceivedCdr {
+            cdr,
+            raw,
+            unreadable: None,
+        }),
+        Err(e) => Err((e, raw)),
     }
-    .map_err(|e| fail(Some(e.field), e.message))?;
-    Ok(ReceivedCdr { cdr, raw })
+}
+
+/// One record of a body before it is read: its JSON, or the text that is not JSON and
+/// why.
+enum Piece {
+    Json(serde_json::Value),
+    NotJson(String, String),
 }
 
 /// Reads a request body: one JSON CDR, a JSON array of them, or NDJSON (one per line),
-/// each in the Kamailio `acc_json` shape or DIDTron's own ([`domain::cdr`]).
+/// each in the Kamailio `acc_json` shape or DIDTron's own ([`domain::cdr`]). Records
+/// that cannot be read are refused or kept as `unreadable` says.
 ///
-/// Errors: every record that cannot be read (up to 100), each naming its record number,
-/// line and field; or one error when the body is not JSON at all, empty, or holds more
-/// than [`MAX_RECORDS_PER_REQUEST`] records. A body with any error stores nothing.
-pub fn parse_body(body: &[u8]) -> Result<Vec<ReceivedCdr>, Vec<BodyError>> {
+/// Errors: one error when the body is empty or holds more than
+/// [`MAX_RECORDS_PER_REQUEST`] records; with [`Unreadable::Refuse`] also every record
+/// that cannot be read (up to 100), each naming its record number, line and field, or
+/// one error when the body is not JSON at all. A body with any error stores nothing.
+pub fn parse_body(body: &[u8], unreadable: Unreadable) -> Result<Vec<ReceivedCdr>, Vec<BodyError>> {
     let text_start = body.iter().position(|b| !b.is_ascii_whitespace());
     let Some(start) = text_start else {
         return Err(vec![BodyError {
@@ -134,6 +208,7 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<ReceivedCdr>, Vec<BodyError>> {
             message: "the body is empty: send one CDR, a JSON array of CDRs, or NDJSON".into(),
         }]);
     };
+    let keep = unreadable == Unreadable::Store;
     // Lines are counted as the stream advances (once over the body, not per record).
     let mut counted = (0usize, 1usize);
     let mut line_of = |offset: usize| {
@@ -142,10 +217,17 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<ReceivedCdr>, Vec<BodyError>> {
         counted = (offset, line);
         line
     };
-    let mut values: Vec<(serde_json::Value, Option<usize>)> = Vec::new();
+    let mut pieces: Vec<(Piece, Option<usize>)> = Vec::new();
     if body[start] == b'[' {
         match serde_json::from_slice::<Vec<serde_json::Value>>(body) {
-            Ok(list) => values.extend(list.into_iter().map(|v| (v, None))),
+            Ok(list) => pieces.extend(list.into_iter().map(|v| (Piece::Json(v), None))),
+            Err(e) if keep => {
+                let text = String::from_utf8_lossy(body).into_owned();
+                pieces.push((
+                    Piece::NotJson(text, format!("the JSON array cannot be read: {e}")),
+                    Some(e.line()),
+                ));
+            }
             Err(e) => {
                 return Err(vec![BodyError {
                     record: 0,
@@ -160,19 +242,35 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<ReceivedCdr>, Vec<BodyError>> {
             serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Value>();
         loop {
             let offset = stream.byte_offset();
+            let begins = offset
+                + body[offset..]
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(0);
             match stream.next() {
                 None => break,
-                Some(Ok(v)) => {
-                    let begins = offset
-                        + body[offset..]
-                            .iter()
-                            .position(|b| !b.is_ascii_whitespace())
-                            .unwrap_or(0);
-                    values.push((v, Some(line_of(begins))));
+                Some(Ok(v)) => pieces.push((Piece::Json(v), Some(line_of(begins)))),
+                Some(Err(_)) if keep => {
+                    // From the line that failed on, one record per line.
+                    let first = line_of(begins);
+                    let rest = &body[begins..];
+                    for (i, text) in rest.split(|&b| b == b'\n').enumerate() {
+                        let text = String::from_utf8_lossy(text);
+                        let text = text.trim();
+                        if text.is_empty() {
+                            continue;
+                        }
+                        let piece = match serde_json::from_str::<serde_json::Value>(text) {
+                            Ok(v) => Piece::Json(v),
+                            Err(e) => Piece::NotJson(text.to_owned(), format!("not JSON: {e}")),
+                        };
+                        pieces.push((piece, Some(first + i)));
+                    }
+                    break;
                 }
                 Some(Err(e)) => {
                     return Err(vec![BodyError {
-                        record: values.len() + 1,
+                        record: pieces.len() + 1,
                         line: Some(e.line()),
                         field: None,
                         message: format!("not JSON: {e}"),
@@ -181,23 +279,37 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<ReceivedCdr>, Vec<BodyError>> {
             }
         }
     }
-    if values.len() > MAX_RECORDS_PER_REQUEST {
+    if pieces.len() > MAX_RECORDS_PER_REQUEST {
         return Err(vec![BodyError {
             record: 0,
             line: None,
             field: None,
             message: format!(
                 "{} records in one request; send at most {MAX_RECORDS_PER_REQUEST}",
-                values.len()
+                pieces.len()
             ),
         }]);
     }
-    let mut records = Vec::with_capacity(values.len());
+    let now = Utc::now();
+    let mut records = Vec::with_capacity(pieces.len());
     let mut errors = Vec::new();
-    for (i, (value, line)) in values.into_iter().enumerate() {
-        match read_record(value, i + 1, line) {
+    for (i, (piece, line)) in pieces.into_iter().enumerate() {
+        let read = match piece {
+            Piece::Json(value) => read_value(value, i + 1, line),
+            Piece::NotJson(text, message) => {
+                let error = BodyError {
+                    record: i + 1,
+                    line,
+                    field: None,
+                    message,
+                };
+                Err((error, text))
+            }
+        };
+        match read {
             Ok(r) => records.push(r),
-            Err(e) if errors.len() < 100 => errors.push(e),
+            Err((e, raw)) if keep => records.push(ReceivedCdr::unreadable(raw, &e, now)),
+            Err((e, _)) if errors.len() < 100 => errors.push(e),
             Err(_) => {}
         }
     }
@@ -742,7 +854,15 @@ pub async fn ingest(
         }
         next_cdr_ids(db, records.len()).await.map(Some)
     });
-    let (outcomes, pricing) = processed?;
+    let (mut outcomes, pricing) = processed?;
+    for (record, outcome) in records.iter().zip(outcomes.iter_mut()) {
+        if let Some(why) = &record.unreadable {
+            let unreadable = Rejection::Unreadable {
+                message: why.clone(),
+            };
+            *outcome = price(&record.cdr, Err(unreadable), &pricing);
+        }
+    }
     let ids = ids?;
     let now = Utc::now();
     let rows = || rows_of(source_id, &records, &outcomes, now);
@@ -771,6 +891,33 @@ pub async fn ingest(
     }
     report.duplicates += report.received - records.len();
     metrics::counter!("didtron_cdrs_stored_total").increment(report.stored as u64);
+    Ok(report)
+}
+
+/// [`ingest`], then gives back what the calls held while they were in progress: their
+/// channels and credit reservations ([`crate::routing::capacity::release`]). Every way
+/// CDRs arrive (the API, CDR files, pull sources) goes through here, so a call's CDR
+/// frees its channels and its customer's credit however it comes.
+///
+/// Errors: [`ingest`]'s. The store's failing is logged, not returned: the CDRs are
+/// committed, and what the calls held frees itself when its time is up.
+pub async fn ingest_and_release(
+    db: &DatabaseConnection,
+    kv: &crate::kv::Kv,
+    cache: &DeckCache,
+    source_id: i64,
+    records: Vec<ReceivedCdr>,
+) -> ServiceResult<IngestReport> {
+    let call_ids: Vec<String> = records
+        .iter()
+        .filter(|r| r.unreadable.is_none())
+        .map(|r| r.cdr.call_id.clone())
+        .collect();
+    let report = ingest(db, cache, source_id, records).await?;
+    let ids: Vec<&str> = call_ids.iter().map(String::as_str).collect();
+    if let Err(e) = crate::routing::capacity::release(kv, &ids).await {
+        tracing::warn!(error = %e, "releasing what calls held; it frees itself in time");
+    }
     Ok(report)
 }
 
@@ -931,6 +1078,12 @@ async fn post<C: crate::db::InsertRows>(
         };
         report.stored += 1;
         report.count(outcome.status);
+        if let Some(why) = &record.unreadable {
+            report.unreadable += 1;
+            if report.unreadable_records.len() < 100 {
+                report.unreadable_records.push(why.clone());
+            }
+        }
         ledger.add(cdr_id, &record.cdr, outcome);
     }
     ledger.write(txn, &pricing.currencies, now).await?;
@@ -993,8 +1146,18 @@ pub async fn reprocess(
     };
     let mut kept = Vec::with_capacity(rows.len());
     for (i, stored) in rows.iter().enumerate() {
-        let value = serde_json::from_str(&stored.raw)
-            .map_err(|e| ServiceError::Internal(format!("cdr {} raw: {e}", stored.id)))?;
+        let unreadable = stored.reason_code.as_deref() == Some("unreadable");
+        let value = match serde_json::from_str(&stored.raw) {
+            Ok(value) => value,
+            // Stored as it came, and still not JSON.
+            Err(_) if unreadable => continue,
+            Err(e) => {
+                return Err(ServiceError::Internal(format!(
+                    "cdr {} raw: {e}",
+                    stored.id
+                )))
+            }
+        };
         match read_record(value, i + 1, None) {
             Ok(r) => kept.push((stored, r)),
             Err(e) => tracing::warn!(cdr = stored.id, error = %e, "stored CDR no longer reads"),
@@ -1008,8 +1171,24 @@ pub async fn reprocess(
     for ((stored, received), outcome) in kept.iter().zip(&outcomes) {
         let mut model = row(stored.source_id, received, outcome, now);
         model.source_id = NotSet;
-        model.call_id = NotSet;
-        model.leg = NotSet;
+        if stored.reason_code.as_deref() == Some("unreadable") {
+            // A record stored as it came reads now (a newer reader): it takes its own
+            // call id and leg, unless the switch has sent the call again meanwhile.
+            let again = cdr::Entity::find()
+                .filter(cdr::Column::SourceId.eq(stored.source_id))
+                .filter(cdr::Column::CallId.eq(received.cdr.call_id.as_str()))
+                .filter(cdr::Column::Leg.eq(received.cdr.leg.as_str()))
+                .one(&txn)
+                .await?;
+            if again.is_some() {
+                cdr::Entity::delete_by_id(stored.id).exec(&txn).await?;
+                report.duplicates += 1;
+                continue;
+            }
+        } else {
+            model.call_id = NotSet;
+            model.leg = NotSet;
+        }
         model.raw = NotSet;
         model.received_at = NotSet;
         model.created_at = NotSet;

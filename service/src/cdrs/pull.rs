@@ -305,13 +305,14 @@ pub async fn pull(
     let Some(token) = kv.try_lock(&lock_key, LOCK_TTL).await? else {
         return Ok(PullReport::default());
     };
-    let result = pull_locked(db, cache, client, id, max_pages).await;
+    let result = pull_locked(db, kv, cache, client, id, max_pages).await;
     let _ = kv.unlock(&lock_key, &token).await;
     result
 }
 
 async fn pull_locked(
     db: &DatabaseConnection,
+    kv: &Kv,
     cache: &DeckCache,
     client: &reqwest::Client,
     id: i64,
@@ -358,7 +359,7 @@ async fn pull_locked(
             report.error = Some(e);
             break;
         }
-        let got = super::ingest(db, cache, source.source_id, records).await?;
+        let got = super::ingest_and_release(db, kv, cache, source.source_id, records).await?;
         super::files::add(&mut report.ingest, &got);
         report.pages += 1;
         report.cursor = next;

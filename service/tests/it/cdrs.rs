@@ -30,6 +30,7 @@ async fn world(env: &testing::TestEnv) -> (testing::BillingWorld, std::path::Pat
     let ctx = JobContext {
         db: env.db.clone(),
         files,
+        kv: env.kv.clone(),
     };
     (testing::billing_world(&ctx).await, dir)
 }
@@ -80,7 +81,7 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
             kamailio("call-4", "203.0.113.10", "8812345678", 200, 10_000),
         ]
         .join("\n");
-        let records = cdrs::parse_body(body.as_bytes()).unwrap();
+        let records = cdrs::parse_body(body.as_bytes(), cdrs::Unreadable::Refuse).unwrap();
         let report = cdrs::ingest(db, &decks, w.source, records).await.unwrap();
         assert_eq!(
             (report.received, report.stored, report.duplicates),
@@ -219,7 +220,7 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
 
         // The switch delivers at least once: the same body again changes nothing; a
         // request repeating a call and bringing a new one bills only the new one.
-        let records = cdrs::parse_body(body.as_bytes()).unwrap();
+        let records = cdrs::parse_body(body.as_bytes(), cdrs::Unreadable::Refuse).unwrap();
         let again = cdrs::ingest(db, &decks, w.source, records).await.unwrap();
         assert_eq!((again.stored, again.duplicates), (0, 4));
         let mixed = [
@@ -232,7 +233,7 @@ async fn cdrs_are_rated_on_both_legs_and_posted_exactly_once() {
             db,
             &decks,
             w.source,
-            cdrs::parse_body(mixed.as_bytes()).unwrap(),
+            cdrs::parse_body(mixed.as_bytes(), cdrs::Unreadable::Refuse).unwrap(),
         )
         .await
         .unwrap();
@@ -474,7 +475,7 @@ async fn the_same_calls_posted_twice_at_once_are_stored_and_billed_once() {
             })
             .collect::<Vec<_>>()
             .join("\n");
-        let records = cdrs::parse_body(body.as_bytes()).unwrap();
+        let records = cdrs::parse_body(body.as_bytes(), cdrs::Unreadable::Refuse).unwrap();
         let (a, b) = tokio::join!(
             cdrs::ingest(db, &decks, w.source, records.clone()),
             cdrs::ingest(db, &decks, w.source, records)
@@ -529,11 +530,98 @@ async fn the_same_calls_posted_twice_at_once_are_stored_and_billed_once() {
     }
 }
 
+/// A switch's queue asks for `Unreadable::Store`: a record that cannot be read is kept
+/// as a rejected CDR with its text and why, and the records around it are billed.
+#[tokio::test]
+async fn a_switch_feed_keeps_unreadable_records_and_bills_the_rest() {
+    for env in testing::backends().await {
+        let db = &env.db;
+        let (w, dir) = world(&env).await;
+        let decks = DeckCache::new();
+        let body = [
+            kamailio("keep-1", "203.0.113.10", "919812345678", 200, 65_200),
+            r#"{"callid":"keep-2","src_ip":"203.0.113.10"}"#.to_owned(),
+            r#"{"callid":"keep-3", truncated"#.to_owned(),
+            kamailio("keep-4", "203.0.113.10", "919812345678", 200, 30_000),
+        ]
+        .join("\n");
+        let store = cdrs::Unreadable::Store;
+        let records = cdrs::parse_body(body.as_bytes(), store).unwrap();
+        assert_eq!(records.len(), 4, "{}", env.name);
+        let report = cdrs::ingest(db, &decks, w.source, records).await.unwrap();
+        assert_eq!(
+            (
+                report.stored,
+                report.rated,
+                report.rejected,
+                report.unreadable
+            ),
+            (4, 2, 2, 2),
+            "{}",
+            env.name
+        );
+        assert_eq!(report.unreadable_records.len(), 2);
+        assert_eq!(
+            report.unreadable_records[0],
+            "record 2 (line 2), field callee: is missing"
+        );
+        assert!(
+            report.unreadable_records[1].starts_with("record 3 (line 3): not JSON"),
+            "{}",
+            report.unreadable_records[1]
+        );
+        // The two calls are billed: 0.04 + 0.02 to the customer.
+        assert_eq!(balance(db, w.customer).await, -60_000, "{}", env.name);
+        let kept = cdr::Entity::find()
+            .filter(cdr::Column::ReasonCode.eq("unreadable"))
+            .order_by_asc(cdr::Column::Id)
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].status, "rejected");
+        assert_eq!(
+            kept[0].reason.as_deref(),
+            Some("the record cannot be read: record 2 (line 2), field callee: is missing")
+        );
+        assert!(kept[0].raw.contains("keep-2"), "{}", kept[0].raw);
+        assert_eq!(kept[1].raw, r#"{"callid":"keep-3", truncated"#);
+        assert!(kept[1].call_id.starts_with("unreadable-"));
+
+        // The switch sends the batch again (its answer was lost): nothing changes.
+        let again = cdrs::parse_body(body.as_bytes(), store).unwrap();
+        let report = cdrs::ingest(db, &decks, w.source, again).await.unwrap();
+        assert_eq!((report.stored, report.duplicates), (0, 4), "{}", env.name);
+        assert!(report.unreadable_records.is_empty());
+        assert_eq!(balance(db, w.customer).await, -60_000);
+
+        // Processing again leaves them as they are (they still cannot be read).
+        let ids: Vec<i64> = kept.iter().map(|c| c.id).collect();
+        let again = cdrs::reprocess(db, &decks, Some(&ids), 100).await.unwrap();
+        assert_eq!((again.received, again.stored), (2, 0), "{}", env.name);
+
+        // A JSON array that does not parse is kept whole, as one record.
+        let broken = format!(
+            "[{},",
+            kamailio("keep-5", "203.0.113.10", "4420", 200, 1000)
+        );
+        let records = cdrs::parse_body(broken.as_bytes(), store).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].raw, broken);
+        assert!(
+            cdrs::parse_body(broken.as_bytes(), cdrs::Unreadable::Refuse).is_err(),
+            "refused by default"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        env.cleanup().await;
+    }
+}
+
 #[test]
 fn unreadable_records_are_named_and_nothing_is_accepted() {
     let good = kamailio("c1", "203.0.113.10", "4420", 200, 1000);
     let body = format!("{good}\n{{\"callid\":\"c2\",\"src_ip\":\"203.0.113.10\"}}\n[1]\n");
-    let errors = cdrs::parse_body(body.as_bytes()).unwrap_err();
+    let errors = cdrs::parse_body(body.as_bytes(), cdrs::Unreadable::Refuse).unwrap_err();
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         text,
@@ -543,16 +631,20 @@ fn unreadable_records_are_named_and_nothing_is_accepted() {
         ]
     );
     let own = r#"[{"call_id":"x","source_ip":"203.0.113.10","b_number":"4420","setup_time":"2026-11-21T10:00:00Z","end_time":"2026-11-21T09:00:00Z","sip_code":487}]"#;
-    let errors = cdrs::parse_body(own.as_bytes()).unwrap_err();
+    let errors = cdrs::parse_body(own.as_bytes(), cdrs::Unreadable::Refuse).unwrap_err();
     assert_eq!(
         errors[0].to_string(),
         "record 1, field end_time: is before setup_time"
     );
-    assert!(cdrs::parse_body(b"  ").unwrap_err()[0]
-        .message
-        .contains("empty"));
+    assert!(
+        cdrs::parse_body(b"  ", cdrs::Unreadable::Refuse).unwrap_err()[0]
+            .message
+            .contains("empty")
+    );
     assert_eq!(
-        cdrs::parse_body(good.as_bytes()).unwrap().len(),
+        cdrs::parse_body(good.as_bytes(), cdrs::Unreadable::Refuse)
+            .unwrap()
+            .len(),
         1,
         "one object"
     );
@@ -629,7 +721,7 @@ async fn credit_alerts_fire_once_and_a_customer_out_of_credit_is_blocked_until_i
         .unwrap();
         let call = |id: &str, millis: i64| {
             let body = kamailio(id, "203.0.113.10", "919812345678", 200, millis);
-            cdrs::parse_body(body.as_bytes()).unwrap()
+            cdrs::parse_body(body.as_bytes(), cdrs::Unreadable::Refuse).unwrap()
         };
         let blocked = || async {
             cdrs::balance(db, w.customer)
@@ -721,6 +813,7 @@ async fn cdr_files_are_imported_all_or_nothing_and_never_twice() {
         let ctx = JobContext {
             db: db.clone(),
             files,
+            kv: env.kv.clone(),
         };
         let day = (Utc::now() - Duration::days(1))
             .format("%Y-%m-%d")
@@ -856,10 +949,12 @@ async fn rerating_shows_the_difference_then_posts_it_once_as_adjustments() {
         let ctx = JobContext {
             db: db.clone(),
             files,
+            kv: env.kv.clone(),
         };
         let decks = DeckCache::new();
         let records = cdrs::parse_body(
             kamailio("rr-1", "203.0.113.10", "919812345678", 200, 65_200).as_bytes(),
+            cdrs::Unreadable::Refuse,
         )
         .unwrap();
         cdrs::ingest(db, &decks, w.source, records).await.unwrap();
@@ -1016,6 +1111,7 @@ async fn cdr_exports_write_the_filtered_list_to_csv_in_the_background() {
         let ctx = JobContext {
             db: db.clone(),
             files,
+            kv: env.kv.clone(),
         };
         let decks = DeckCache::new();
         let body = [
@@ -1028,7 +1124,7 @@ async fn cdr_exports_write_the_filtered_list_to_csv_in_the_background() {
             db,
             &decks,
             w.source,
-            cdrs::parse_body(body.as_bytes()).unwrap(),
+            cdrs::parse_body(body.as_bytes(), cdrs::Unreadable::Refuse).unwrap(),
         )
         .await
         .unwrap();

@@ -54,6 +54,7 @@ async fn jobs_are_claimed_once_retried_and_recovered_from_dead_workers() {
         let ctx = JobContext {
             db: db.clone(),
             files,
+            kv: service::kv::Kv::local(),
         };
         let odd = jobs::enqueue(db, "no.such.kind", &()).await.unwrap();
         assert!(jobs::run_one(&ctx, "w5").await.unwrap());

@@ -25,6 +25,7 @@ fn job_context(env: &testing::TestEnv) -> (JobContext, std::path::PathBuf) {
         JobContext {
             db: env.db.clone(),
             files,
+            kv: env.kv.clone(),
         },
         dir,
     )

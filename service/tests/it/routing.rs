@@ -78,6 +78,7 @@ async fn routes_follow_the_configuration_credit_and_caps() {
         let ctx = JobContext {
             db: env.db.clone(),
             files,
+            kv: env.kv.clone(),
         };
         let db = &env.db;
         // Acme sells India 91 at 0.02 and UK 44 at 0.01; Airtel buys 91 at 0.012 and
@@ -252,6 +253,36 @@ async fn routes_follow_the_configuration_credit_and_caps() {
         capacity::release(&env.kv, &["share-4"]).await.unwrap();
         // Ample credit for the caps below (each call holds 2.40).
         pay(db, world.customer, "98.50").await;
+
+        // A call's CDR that comes in a CDR file gives back the credit the call held, as
+        // one that comes over the API does.
+        let filed = one.decide(&query("912212345678", "filed-1")).await;
+        assert_eq!(filed.refusal, None, "{}", env.name);
+        let holders = || async {
+            capacity::held_credit(&env.kv, &[world.customer])
+                .await
+                .unwrap()
+                .get(&world.customer)
+                .map(|r| r.holders)
+        };
+        assert_eq!(holders().await, Some(1), "{}", env.name);
+        let setup = Utc::now() - chrono::Duration::seconds(30);
+        let cdr = serde_json::json!({
+            "call_id": "filed-1", "source_ip": "203.0.113.10", "a_number": "442070000000",
+            "b_number": "912212345678", "setup_time": setup.to_rfc3339(),
+            "end_time": (setup + chrono::Duration::seconds(3)).to_rfc3339(), "sip_code": 487,
+        });
+        let imported = service::cdrs::files::import_now(
+            &ctx,
+            &actor(),
+            "calls.json",
+            cdr.to_string().into_bytes(),
+            domain::cdr::views::CdrFileOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(imported.status, "done", "{}: {}", env.name, imported.error);
+        assert_eq!(holders().await, None, "{}: the file gave it back", env.name);
         // UK: Tata buys above the sell price, Airtel has no rate.
         let d = one.decide(&query("447700900123", "c3")).await;
         let refusal = d.refusal.clone().unwrap();

@@ -288,6 +288,7 @@ pub async fn cancel_import(id: i64) -> Result<(), AppError> {
             let ctx = service::jobs::JobContext {
                 db: s.db.clone(),
                 files: s.files.clone(),
+                kv: s.kv.clone(),
             };
             Ok(import::cancel(&ctx, id).await?)
         }
