@@ -237,10 +237,58 @@ end \
 if n > 0 and redis.call('PTTL', KEYS[4]) < 60000 then redis.call('PEXPIRE', KEYS[4], 60000) end \
 return n";
 
-static RESERVE_SCRIPT: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{RESERVED_PRELUDE}{RESERVE_TAIL}"));
-static RESERVED_SCRIPT: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{RESERVED_PRELUDE}{RESERVED_TAIL}"));
+static UNLOCK: Lua = Lua::new(|| UNLOCK_SCRIPT.to_owned());
+static INCR: Lua = Lua::new(|| INCR_SCRIPT.to_owned());
+static ACQUIRE: Lua = Lua::new(|| ACQUIRE_SCRIPT.to_owned());
+static HOLDERS: Lua = Lua::new(|| HOLDERS_SCRIPT.to_owned());
+static RESERVE: Lua = Lua::new(|| format!("{RESERVED_PRELUDE}{RESERVE_TAIL}"));
+static RESERVED: Lua = Lua::new(|| format!("{RESERVED_PRELUDE}{RESERVED_TAIL}"));
+static SETTLE: Lua = Lua::new(|| SETTLE_SCRIPT.to_owned());
+
+/// A Lua script Redis runs by its SHA-1 digest (`EVALSHA`): the digest is asked of
+/// Redis once (`SCRIPT LOAD`, which also caches the script there) and kept for the
+/// process; when a Redis answers `NOSCRIPT` (restarted, another server, or its scripts
+/// flushed) it is given the script again and asked once more. `EVAL` would send the
+/// whole text (the reservation script is about 1.6 KB) and have Redis hash it on every
+/// routed call.
+struct Lua {
+    text: std::sync::LazyLock<String>,
+    sha: std::sync::OnceLock<String>,
+}
+
+impl Lua {
+    const fn new(text: fn() -> String) -> Lua {
+        Lua {
+            text: std::sync::LazyLock::new(text),
+            sha: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Runs the script on `pool` with `keys` and `args`.
+    ///
+    /// Errors: Redis's, or the script's.
+    async fn run<R, V>(&self, pool: &Pool, keys: Vec<String>, args: V) -> Result<R, KvError>
+    where
+        R: FromValue,
+        V: TryInto<fred::types::MultipleValues> + Clone + Send,
+        V::Error: Into<fred::error::Error> + Send,
+    {
+        let sha = match self.sha.get() {
+            Some(sha) => sha.clone(),
+            None => {
+                let sha: String = pool.script_load(self.text.as_str()).await?;
+                self.sha.get_or_init(|| sha).clone()
+            }
+        };
+        match pool.evalsha(sha.as_str(), keys.clone(), args.clone()).await {
+            Err(e) if e.details().starts_with("NOSCRIPT") => {
+                let _: String = pool.script_load(self.text.as_str()).await?;
+                Ok(pool.evalsha(sha.as_str(), keys, args).await?)
+            }
+            result => Ok(result?),
+        }
+    }
+}
 
 fn utc_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -431,9 +479,10 @@ impl Kv {
                 entry.value = next.to_string().into_bytes();
                 Ok(next)
             }
-            Kv::Redis { pool, .. } => Ok(pool
-                .eval::<i64, _, _, _>(INCR_SCRIPT, vec![self.key(key)], vec![millis(window)])
-                .await?),
+            Kv::Redis { pool, .. } => {
+                INCR.run(pool, vec![self.key(key)], vec![millis(window)])
+                    .await
+            }
         }
     }
 
@@ -511,8 +560,8 @@ impl Kv {
                 }
                 Ok(held)
             }
-            Kv::Redis { pool, .. } => Ok(pool
-                .eval::<i64, _, _, _>(UNLOCK_SCRIPT, vec![self.key(key)], vec![token.0.clone()])
+            Kv::Redis { pool, .. } => Ok(UNLOCK
+                .run::<i64, _>(pool, vec![self.key(key)], vec![token.0.clone()])
                 .await?
                 == 1),
         }
@@ -540,9 +589,9 @@ impl Kv {
                 holders.insert(holder.to_string(), now + ttl);
                 Ok(true)
             }
-            Kv::Redis { pool, .. } => Ok(pool
-                .eval::<i64, _, _, _>(
-                    ACQUIRE_SCRIPT,
+            Kv::Redis { pool, .. } => Ok(ACQUIRE
+                .run::<i64, _>(
+                    pool,
                     vec![self.key(key)],
                     vec![
                         holder.to_string(),
@@ -584,9 +633,11 @@ impl Kv {
                     .map_or(0, |h| h.values().filter(|until| **until > now).count())
                     as u64)
             }
-            Kv::Redis { pool, .. } => Ok(pool
-                .eval::<u64, _, _, _>(HOLDERS_SCRIPT, vec![self.key(key)], Vec::<String>::new())
-                .await?),
+            Kv::Redis { pool, .. } => {
+                HOLDERS
+                    .run(pool, vec![self.key(key)], Vec::<String>::new())
+                    .await
+            }
         }
     }
 
@@ -658,7 +709,7 @@ impl Kv {
                     keys.push(self.key(note_key));
                     args.push(fred::types::Value::Bytes(value.to_vec().into()));
                 }
-                let reply: Vec<i64> = pool.eval(RESERVE_SCRIPT.as_str(), keys, args).await?;
+                let reply: Vec<i64> = RESERVE.run(pool, keys, args).await?;
                 let (taken, reserved) = from_reply(&reply)?;
                 Ok((taken, reserved))
             }
@@ -685,9 +736,9 @@ impl Kv {
                 }))
             }
             Kv::Redis { pool, .. } => {
-                let reply: Vec<i64> = pool
-                    .eval(
-                        RESERVED_SCRIPT.as_str(),
+                let reply: Vec<i64> = RESERVED
+                    .run(
+                        pool,
                         self.reservation_keys(key),
                         vec![now.to_string(), as_of.to_string(), String::new()],
                     )
@@ -720,9 +771,7 @@ impl Kv {
                 let mut args = Vec::with_capacity(holders.len() + 1);
                 args.push(now.to_string());
                 args.extend(holders.iter().cloned());
-                Ok(pool
-                    .eval::<u64, _, _, _>(SETTLE_SCRIPT, self.reservation_keys(key), args)
-                    .await?)
+                SETTLE.run(pool, self.reservation_keys(key), args).await
             }
         }
     }

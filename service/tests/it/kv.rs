@@ -64,6 +64,18 @@ async fn counters_count_within_their_window() {
             kv.increment("hits", Duration::from_secs(5)).await.unwrap(),
             1
         );
+        // A Redis that lost its scripts (restarted, or `SCRIPT FLUSH`) is given them
+        // again: the store's scripts run by their digest.
+        if let Some(pool) = kv.redis_pool() {
+            use fred::interfaces::LuaInterface;
+            pool.script_flush(false).await.unwrap();
+            assert_eq!(
+                kv.increment("hits", Duration::from_secs(5)).await.unwrap(),
+                2,
+                "{}: after SCRIPT FLUSH",
+                env.name
+            );
+        }
         env.cleanup().await;
     }
 }
