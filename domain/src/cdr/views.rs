@@ -90,10 +90,14 @@ pub struct CdrDetail {
     pub customer_interconnect: Option<String>,
     pub supplier_interconnect: Option<String>,
     pub explanation: CdrExplanation,
-    /// The record as received, pretty-printed JSON.
+    /// The record as received, pretty-printed JSON (as it came when it is not JSON).
     pub raw: String,
     /// RFC 3339, UTC.
     pub received_at: String,
+    /// The switch's record could not be read (reason code `unreadable`): only its text,
+    /// why, its source and when it arrived are known; the call's fields are stand-ins.
+    #[serde(default)]
+    pub unreadable: bool,
 }
 
 /// One carrier's account on the balances page.

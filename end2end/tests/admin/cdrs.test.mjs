@@ -92,6 +92,34 @@ test('a switch key is created, CDRs arrive with it and are explained, and revoki
   await page.getByTestId('reprocess-one').click();
   await toast(page, 'Processed again: still not rated');
 
+  // A switch's queue asks to keep what cannot be read: the bad line is kept (rejected,
+  // `unreadable`, with its text), the record sent with it is stored.
+  const broken = `{"callid":"e2e-broken-${Date.now()}", truncated`;
+  res = await fetch(`${BASE_URL}/api/v1/cdrs?unreadable=store`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
+    body: `${JSON.stringify({ ...record, callid: `e2e-kept-${Date.now()}@127.0.0.1` })}\n${broken}\n`,
+  });
+  assert.equal(res.status, 200);
+  const kept = await res.json();
+  assert.deepEqual([kept.stored, kept.rejected, kept.unreadable], [2, 2, 1]);
+  assert.match(kept.unreadable_records[0], /^record 2 \(line 2\): not JSON/);
+  await page.goto('/admin/cdrs');
+  await hydrated(page);
+  await page.getByTestId('cdr-problems').locator('summary').click();
+  await page.getByTestId('cdr-problems')
+    .getByRole('button', { name: 'Show the rejected CDRs: unreadable' }).click();
+  const unreadable = table.locator('tr', { hasText: 'the record cannot be read: record 2 (line 2): not JSON' }).first();
+  await unreadable.waitFor();
+  await unreadable.getByRole('link').first().click();
+  await page.waitForURL(/\/admin\/cdrs\/\d+$/);
+  await hydrated(page);
+  await page.getByRole('heading', { name: 'Unreadable record' }).waitFor();
+  await page.getByText('DIDTron could not read it, so it is kept as it came').waitFor();
+  await page.getByTestId('cdr-reason').getByText(/^the record cannot be read: record 2 \(line 2\): not JSON/).waitFor();
+  assert.equal(await page.locator('pre.raw').textContent(), broken);
+  await expectAccessible(page, 'unreadable CDR page');
+
   await page.goto('/admin/spend');
   await hydrated(page);
   await page.getByTestId('spend-as-of').waitFor();

@@ -292,6 +292,7 @@ pub async fn cdr_detail(db: &DatabaseConnection, id: i64) -> ServiceResult<CdrDe
         explanation: serde_json::from_str(&c.explain).unwrap_or_default(),
         raw,
         received_at: rfc3339(c.received_at),
+        unreadable: c.reason_code.as_deref() == Some("unreadable"),
     })
 }
 

@@ -359,14 +359,37 @@ fn CdrLoaded(detail: CdrDetail, reload: Callback<()>) -> impl IntoView {
             )
         })
         .collect();
-    view! {
-        <nav class="breadcrumb" aria-label="Breadcrumb"><a href="/admin/cdrs">"CDRs"</a>" / "{d.call_id.clone()}</nav>
-        <PageHeader title=format!("Call {}", d.call_id) description=format!("Leg {} from source {} ({}).", d.leg, d.source, d.source_ip)>
-            {pending.then(|| view! {
+    let process_again = move || {
+        pending.then(|| {
+            view! {
                 <button type="button" class="button button--primary" data-testid="reprocess-one"
                     disabled=move || again.pending().get()
                     on:click=move |_| { again.dispatch(()); }>"Process again"</button>
+            }
+        })
+    };
+    if d.unreadable {
+        // Nothing of the call is known: why, and the text as it came.
+        return view! {
+            <nav class="breadcrumb" aria-label="Breadcrumb"><a href="/admin/cdrs">"CDRs"</a>" / "{d.call_id.clone()}</nav>
+            <PageHeader title="Unreadable record".to_owned() description=format!(
+                "Sent by source {} and received {} UTC. DIDTron could not read it, so it is kept as it came; the records sent with it were stored and billed.",
+                d.source, utc(&d.received_at))>
+                {process_again()}
+            </PageHeader>
+            {d.row.reason.clone().map(|why| view! {
+                <p class="alert alert--info" data-testid="cdr-reason">{why}</p>
             })}
+            <section class="panel" aria-label="As received">
+                <h2 class="panel__title">"As received"</h2>
+                <pre class="raw" tabindex="0">{d.raw.clone()}</pre>
+            </section>
+        }.into_any();
+    }
+    view! {
+        <nav class="breadcrumb" aria-label="Breadcrumb"><a href="/admin/cdrs">"CDRs"</a>" / "{d.call_id.clone()}</nav>
+        <PageHeader title=format!("Call {}", d.call_id) description=format!("Leg {} from source {} ({}).", d.leg, d.source, d.source_ip)>
+            {process_again()}
         </PageHeader>
         {d.row.reason.clone().map(|why| view! {
             <p class="alert alert--info" data-testid="cdr-reason">{format!("{}: {why}", d.row.status)}</p>
@@ -405,6 +428,7 @@ fn CdrLoaded(detail: CdrDetail, reload: Callback<()>) -> impl IntoView {
             <pre class="raw" tabindex="0">{d.raw.clone()}</pre>
         </section>
     }
+    .into_any()
 }
 
 /// `/admin/balances`: every carrier's account.
