@@ -286,5 +286,50 @@ test('the simulation explains a routed call and one the margin guard refuses', a
   assert.equal(refused.at(-2), 'credit — passed: 100.0000 available: calls up to 7200 s');
   assert.match(refused.at(-1), /^routes — refused: no route left: every supplier the routing plan lists for prefix 44 was excluded/);
   assert.equal(await page.getByTestId('simulation-routes').count(), 0, 'no route offered');
+
+  // The switch routes a real call: until its CDR arrives, it holds what its longest call
+  // may cost (7200 s at 0.02/min: 2.40), and Carrier balances says so.
+  await page.goto('/admin/api-keys');
+  await hydrated(page);
+  await page.getByTestId('create-api-key').click();
+  const keyDialog = page.getByRole('dialog', { name: 'Create API key' });
+  await keyDialog.getByLabel('Name').fill('sim-switch');
+  await keyDialog.getByRole('button', { name: 'Create key' }).click();
+  const key = (await keyDialog.getByTestId('new-api-key').locator('code').textContent()).trim();
+  await keyDialog.getByRole('button', { name: 'Close' }).click();
+  const callId = `e2e-held-${Date.now()}`;
+  const routed = await fetch(`${BASE_URL}/api/v1/route`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      source_ip: '203.0.113.50', a_number: '442070000000', b_number: '442071234567',
+      call_id: callId, explain: false,
+    }),
+  });
+  const answer = await routed.json();
+  assert.equal(answer.action, 'route', JSON.stringify(answer));
+  assert.equal(answer.routes[0].max_duration_s, 7200);
+  await page.goto('/admin/balances');
+  await hydrated(page);
+  const customerRow = page.getByTestId('balances-table').locator('tr', { hasText: 'E2E Sim Customer' });
+  await customerRow.getByTestId('held-by-calls').getByText(/^2\.40+ held by 1 call in progress$/).waitFor();
+  await expectAccessible(page, 'carrier balances with a call in progress');
+
+  // Its CDR gives the credit back.
+  const now = Date.now();
+  const cdr = await fetch(`${BASE_URL}/api/v1/cdrs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      call_id: callId, source_ip: '203.0.113.50', a_number: '442070000000', b_number: '442071234567',
+      setup_time: new Date(now - 5000).toISOString(), end_time: new Date(now - 1000).toISOString(),
+      sip_code: 487,
+    }),
+  });
+  assert.equal(cdr.status, 200, await cdr.text());
+  await page.reload();
+  await hydrated(page);
+  await customerRow.waitFor();
+  assert.equal(await customerRow.getByTestId('held-by-calls').count(), 0, 'the CDR gave the credit back');
   assert.deepEqual(page.consoleErrors, []);
 });
