@@ -1,12 +1,16 @@
-//! Compiled rate plans for rating CDRs, kept in memory between batches.
+//! Compiled rate plans for rating CDRs, and the mediation tables, kept in memory between
+//! batches.
 //!
 //! A plan's deck is compiled once per live revision (every publish changes the live
 //! revision, so a stale deck is never used) and shared as an `Arc`: a batch holds the
-//! deck it started with even if a publish replaces it meanwhile.
+//! deck it started with even if a publish replaces it meanwhile. The mediation tables
+//! are loaded again only when the `routing` change counter moved (the database's
+//! triggers raise it on every write to the tables they are read from).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use domain::cdr::mediation::MediationTables;
 use domain::money::Currency;
 use domain::rate_plans::RoundingChoice;
 use domain::rating::{CompiledDeck, RatingPolicy, Rounding};
@@ -17,10 +21,14 @@ use sea_orm::DatabaseConnection;
 
 pub use domain::rating::PlanDeck;
 
+/// The mediation tables with the change counter's value they were loaded at.
+type Loaded = (String, Arc<MediationTables>);
+
 /// Decks by plan id. Cheap to clone (shared).
 #[derive(Clone, Default)]
 pub struct DeckCache {
     decks: Arc<Mutex<HashMap<i64, Arc<PlanDeck>>>>,
+    mediation: Arc<Mutex<Option<Loaded>>>,
     /// Hits and misses, for System Status.
     counter: crate::status::CacheCounter,
 }
@@ -36,6 +44,25 @@ impl DeckCache {
     /// An empty cache.
     pub fn new() -> DeckCache {
         DeckCache::default()
+    }
+
+    /// The mediation tables ([`super::load_mediation`]) as the configuration is now:
+    /// one row read (the `routing` change counter, [`crate::routing::fingerprint`]) per
+    /// batch, and the five tables read again only when it moved.
+    ///
+    /// Errors: the database's; `Internal` when stored rules do not parse or compile.
+    pub async fn mediation(&self, db: &DatabaseConnection) -> ServiceResult<Arc<MediationTables>> {
+        let version = crate::routing::fingerprint(db).await?;
+        if let Some((seen, tables)) = &*self.mediation.lock().expect("mediation cache") {
+            if *seen == version && !version.is_empty() {
+                return Ok(tables.clone());
+            }
+        }
+        // Read after the counter: a change committed in between is loaded now and
+        // loaded again on the next batch (the counter moved), never missed.
+        let tables = Arc::new(super::load_mediation(db).await?);
+        *self.mediation.lock().expect("mediation cache") = Some((version, tables.clone()));
+        Ok(tables)
     }
 
     /// Its hits and misses.

@@ -792,7 +792,7 @@ async fn process(
     cache: &DeckCache,
     records: &[&IncomingCdr],
 ) -> ServiceResult<(Vec<Outcome>, Pricing)> {
-    let tables = load_mediation(db).await?;
+    let tables = cache.mediation(db).await?;
     let mediated: Vec<Result<Mediated, Rejection>> =
         records.iter().map(|r| tables.mediate(r)).collect();
     let mut plan_ids = HashSet::new();

@@ -364,7 +364,7 @@ struct Fingerprint {
 /// change counter, raised by the database's triggers on every write to those tables
 /// (migration `m20261206_000020_change_counters`) and made visible with the write's
 /// commit. One row read, whatever the size of the configuration.
-async fn fingerprint(db: &DatabaseConnection) -> ServiceResult<String> {
+pub(crate) async fn fingerprint(db: &DatabaseConnection) -> ServiceResult<String> {
     let backend = db.get_database_backend();
     Ok(Fingerprint::find_by_statement(Statement::from_string(
         backend,
