@@ -11,7 +11,6 @@ use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 use crate::audit::Actor;
@@ -31,8 +30,7 @@ pub const PREFIX_LEN: usize = 12;
 
 /// Lower-case hex SHA-256 of `key`.
 fn digest(key: &str) -> String {
-    let hash = Sha256::digest(key.as_bytes());
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    super::sha256_hex(key.as_bytes(), 32)
 }
 
 /// Equal-length comparison whose time does not depend on where the texts differ.

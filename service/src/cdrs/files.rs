@@ -54,7 +54,6 @@ use sea_orm::{
     QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{api_keys, DeckCache, ReceivedCdr};
 use crate::audit::Actor;
@@ -175,11 +174,7 @@ fn asterisk_row(fields: &[&str], filing: &Filing<'_>) -> Result<serde_json::Valu
     };
     let call_id = match fields.get(16).map(|s| s.trim()).filter(|s| !s.is_empty()) {
         Some(id) => id.to_owned(),
-        None => {
-            let hash = Sha256::digest(fields.join(",").as_bytes());
-            let hex: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
-            format!("ast-{hex}")
-        }
+        None => format!("ast-{}", super::sha256_hex(fields.join(",").as_bytes(), 12)),
     };
     let customer = match filing.options.customer_interconnect_id {
         Some(id) => id,
@@ -801,7 +796,7 @@ pub(crate) fn add(total: &mut IngestReport, batch: &IngestReport) {
     total.unrated += batch.unrated;
     total.rejected += batch.rejected;
     total.unreadable += batch.unreadable;
-    let room = 100usize.saturating_sub(total.unreadable_records.len());
+    let room = super::MAX_UNREADABLE_LISTED.saturating_sub(total.unreadable_records.len());
     total
         .unreadable_records
         .extend(batch.unreadable_records.iter().take(room).cloned());

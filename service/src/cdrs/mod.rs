@@ -69,12 +69,9 @@ impl ReceivedCdr {
     /// a switch that sends it again stores it once; its times are `received_at` (the
     /// server's clock), its numbers empty and its SIP code 0.
     pub fn unreadable(raw: String, error: &BodyError, received_at: DateTime<Utc>) -> Self {
-        use sha2::{Digest, Sha256};
-        let hash = Sha256::digest(raw.as_bytes());
-        let hex: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
         ReceivedCdr {
             cdr: IncomingCdr {
-                call_id: format!("unreadable-{hex}"),
+                call_id: format!("unreadable-{}", sha256_hex(raw.as_bytes(), 16)),
                 leg: "a".into(),
                 source_ip: None,
                 customer_interconnect_id: None,
@@ -93,6 +90,21 @@ impl ReceivedCdr {
         }
     }
 }
+
+/// Lower-case hex of the first `bytes` bytes (at most 32) of the SHA-256 of `data`: the
+/// key of a record that carries none (an Asterisk row without a unique id, a record that
+/// cannot be read), or an API key's stored digest (all 32).
+pub(crate) fn sha256_hex(data: &[u8], bytes: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(data);
+    hash.iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Most reasons [`IngestReport::unreadable_records`] lists.
+pub const MAX_UNREADABLE_LISTED: usize = 100;
 
 /// What [`parse_body`] does with records it cannot read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
@@ -1080,7 +1092,7 @@ async fn post<C: crate::db::InsertRows>(
         report.count(outcome.status);
         if let Some(why) = &record.unreadable {
             report.unreadable += 1;
-            if report.unreadable_records.len() < 100 {
+            if report.unreadable_records.len() < MAX_UNREADABLE_LISTED {
                 report.unreadable_records.push(why.clone());
             }
         }

@@ -380,10 +380,7 @@ fn CdrLoaded(detail: CdrDetail, reload: Callback<()>) -> impl IntoView {
             {d.row.reason.clone().map(|why| view! {
                 <p class="alert alert--info" data-testid="cdr-reason">{why}</p>
             })}
-            <section class="panel" aria-label="As received">
-                <h2 class="panel__title">"As received"</h2>
-                <pre class="raw" tabindex="0">{d.raw.clone()}</pre>
-            </section>
+            <AsReceived raw=d.raw.clone()/>
         }.into_any();
     }
     view! {
@@ -423,12 +420,20 @@ fn CdrLoaded(detail: CdrDetail, reload: Callback<()>) -> impl IntoView {
             <LegFacts title="Customer leg (revenue)" leg=d.explanation.customer.clone()/>
             <LegFacts title="Supplier leg (cost)" leg=d.explanation.supplier.clone()/>
         </div>
-        <section class="panel" aria-label="As received">
-            <h2 class="panel__title">"As received"</h2>
-            <pre class="raw" tabindex="0">{d.raw.clone()}</pre>
-        </section>
+        <AsReceived raw=d.raw.clone()/>
     }
     .into_any()
+}
+
+/// The record as the switch sent it.
+#[component]
+fn AsReceived(raw: String) -> impl IntoView {
+    view! {
+        <section class="panel" aria-label="As received">
+            <h2 class="panel__title">"As received"</h2>
+            <pre class="raw" tabindex="0">{raw}</pre>
+        </section>
+    }
 }
 
 /// `/admin/balances`: every carrier's account.
