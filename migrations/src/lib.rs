@@ -28,6 +28,8 @@ mod m20261122_000018_carrier_traffic_limits;
 mod m20261205_000019_system_status;
 mod m20261206_000020_change_counters;
 
+pub use m20261206_000020_change_counters::ROUTING_TABLES;
+
 /// Runs every migration in order; `didtron migrate` and `didtron serve` call it at start.
 pub struct Migrator;
 

@@ -589,3 +589,87 @@ async fn routes_follow_the_configuration_credit_and_caps() {
         env.cleanup().await;
     }
 }
+
+/// The routing change counter's value (raised by the database's own triggers).
+async fn routing_version(db: &sea_orm::DatabaseConnection) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM change_counters WHERE name = 'routing'",
+        ))
+        .await
+        .unwrap()
+        .expect("the routing counter's row");
+    row.try_get("", "version").unwrap()
+}
+
+/// Every table the routing table (and CDR mediation) is compiled from raises the change
+/// counter when a row of it is written, after every migration has run: a later
+/// migration that rebuilds one of them on SQLite (and so drops its triggers) fails
+/// here instead of leaving every router on a stale table.
+#[tokio::test]
+async fn every_routing_table_raises_the_change_counter() {
+    use domain::catalog::{ReferenceForm, ReferenceKind};
+    use sea_orm::ConnectionTrait;
+    for env in testing::backends().await {
+        let (files, dir) = testing::files();
+        let ctx = JobContext {
+            db: env.db.clone(),
+            files,
+            kv: env.kv.clone(),
+        };
+        let db = &env.db;
+        let world = testing::billing_world(&ctx).await;
+        let airtel = testing::service_of(db, world.egress).await;
+        let retail = testing::service_of(db, world.ingress).await;
+        testing::routing_plan(db, "Standard", "lcr", &[("", airtel)], retail).await;
+        let before = routing_version(db).await;
+        let pop = service::catalog::save_reference(
+            db,
+            &actor(),
+            ReferenceKind::Pop,
+            None,
+            &ReferenceForm {
+                name: "London".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            routing_version(db).await > before,
+            "{}: inserting a reference item",
+            env.name
+        );
+
+        for table in migrations::ROUTING_TABLES {
+            let before = routing_version(db).await;
+            let touched = db
+                .execute_unprepared(&format!(
+                    "UPDATE {table} SET id = id WHERE id = (SELECT MIN(id) FROM {table})"
+                ))
+                .await
+                .unwrap()
+                .rows_affected();
+            assert_eq!(touched, 1, "{}: {table} has a row to touch", env.name);
+            assert!(
+                routing_version(db).await > before,
+                "{}: an update of {table} must raise the routing change counter",
+                env.name
+            );
+        }
+
+        let before = routing_version(db).await;
+        service::catalog::delete_reference(db, &actor(), pop.id)
+            .await
+            .unwrap();
+        assert!(
+            routing_version(db).await > before,
+            "{}: deleting a reference item",
+            env.name
+        );
+        std::fs::remove_dir_all(dir).ok();
+        env.cleanup().await;
+    }
+}
