@@ -138,9 +138,7 @@ pub async fn apply(
             }
         }
         if !free {
-            for key in &held {
-                kv.release(key, &[call_id.to_owned()]).await?;
-            }
+            give_back(kv, &held, call_id).await?;
             if decision.refusal.is_none() {
                 super::refuse_capacity(
                     decision,
@@ -176,6 +174,16 @@ pub async fn held_credit(
         .into_iter()
         .filter(|(_, r)| r.holders > 0)
         .collect())
+}
+
+/// Gives back the channel slots `call_id` took (`held`: their semaphores' keys), for a
+/// call refused after taking them.
+async fn give_back(kv: &Kv, held: &[String], call_id: &str) -> Result<(), KvError> {
+    let holder = [call_id.to_owned()];
+    for key in held {
+        kv.release(key, &holder).await?;
+    }
+    Ok(())
 }
 
 /// How long a routed call's channels and credit stay held without its CDR: its
@@ -244,9 +252,7 @@ async fn apply_caps(
             None
         };
         if let Some(reason) = refusal {
-            for key in &held {
-                kv.release(key, &[call_id.to_owned()]).await?;
-            }
+            give_back(kv, &held, call_id).await?;
             super::refuse_capacity(decision, 503, reason);
             return Ok(None);
         }
@@ -281,9 +287,7 @@ async fn apply_caps(
         }
     }
     if decision.routes.is_empty() {
-        for key in &held {
-            kv.release(key, &[call_id.to_owned()]).await?;
-        }
+        give_back(kv, &held, call_id).await?;
         super::refuse_capacity(
             decision,
             503,
