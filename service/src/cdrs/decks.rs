@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use domain::cdr::mediation::MediationTables;
 use domain::money::Currency;
 use domain::rate_plans::RoundingChoice;
 use domain::rating::{CompiledDeck, RatingPolicy, Rounding};
@@ -21,8 +20,8 @@ use sea_orm::DatabaseConnection;
 
 pub use domain::rating::PlanDeck;
 
-/// The mediation tables with the change counter's value they were loaded at.
-type Loaded = (String, Arc<MediationTables>);
+/// The ingest configuration with the change counter's value it was loaded at.
+type Loaded = (String, Arc<super::IngestConfig>);
 
 /// Decks by plan id. Cheap to clone (shared).
 #[derive(Clone, Default)]
@@ -46,12 +45,16 @@ impl DeckCache {
         DeckCache::default()
     }
 
-    /// The mediation tables ([`super::load_mediation`]) as the configuration is now:
-    /// one row read (the `routing` change counter, [`crate::routing::fingerprint`]) per
-    /// batch, and the five tables read again only when it moved.
+    /// The ingest configuration ([`super::load_mediation`]: the mediation tables, the
+    /// carriers' currencies, the rate plans) as it is now: one row read (the `routing`
+    /// change counter, [`crate::routing::fingerprint`]) per batch, and the six tables
+    /// read again only when it moved.
     ///
     /// Errors: the database's; `Internal` when stored rules do not parse or compile.
-    pub async fn mediation(&self, db: &DatabaseConnection) -> ServiceResult<Arc<MediationTables>> {
+    pub async fn mediation(
+        &self,
+        db: &DatabaseConnection,
+    ) -> ServiceResult<Arc<super::IngestConfig>> {
         let version = crate::routing::fingerprint(db).await?;
         if let Some((seen, tables)) = &*self.mediation.lock().expect("mediation cache") {
             if *seen == version && !version.is_empty() {

@@ -334,12 +334,24 @@ pub fn parse_body(body: &[u8], unreadable: Unreadable) -> Result<Vec<ReceivedCdr
 
 pub use domain::cdr::views::IngestReport;
 
-/// The mediation configuration as it is in the database now: every interconnect with
-/// its carrier's status, the first active service of its direction that has a rate plan,
-/// and every address.
+/// What CDR ingest reads of the configuration, loaded together ([`load_mediation`]) and
+/// kept until the routing change counter moves ([`DeckCache::mediation`]).
+pub struct IngestConfig {
+    /// Every interconnect with its carrier's status, the first active service of its
+    /// direction that has a rate plan, and every address, compiled for mediation.
+    pub tables: MediationTables,
+    /// Each carrier's account currency (ISO 4217 code), by carrier id.
+    pub currencies: HashMap<i64, String>,
+    /// Every rate plan by id: which revision is live, for the deck to rate with.
+    pub plans: HashMap<i64, rate_plan::Model>,
+}
+
+/// The configuration CDR ingest reads ([`IngestConfig`]) as it is in the database now.
+/// Every table read is one the routing change counter's triggers watch
+/// (`migrations::ROUTING_TABLES`), so a cached copy is current while the counter stays.
 ///
 /// Errors: the database's; `Internal` when stored rules do not parse or compile.
-pub async fn load_mediation<C: ConnectionTrait>(db: &C) -> ServiceResult<MediationTables> {
+pub async fn load_mediation<C: ConnectionTrait>(db: &C) -> ServiceResult<IngestConfig> {
     let carriers: HashMap<i64, carrier::Model> = carrier::Entity::find()
         .all(db)
         .await?
@@ -400,7 +412,22 @@ pub async fn load_mediation<C: ConnectionTrait>(db: &C) -> ServiceResult<Mediati
             })
         })
         .collect();
-    MediationTables::new(facts, addresses).map_err(ServiceError::Internal)
+    let tables = MediationTables::new(facts, addresses).map_err(ServiceError::Internal)?;
+    let plans = rate_plan::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let currencies = carriers
+        .into_iter()
+        .map(|(id, c)| (id, c.currency))
+        .collect();
+    Ok(IngestConfig {
+        tables,
+        currencies,
+        plans,
+    })
 }
 
 /// One record's outcome before storing.
@@ -418,7 +445,8 @@ struct Outcome {
 /// Decks and carriers a batch needs, loaded once per batch.
 struct Pricing {
     decks: HashMap<i64, Arc<decks::PlanDeck>>,
-    currencies: HashMap<i64, String>,
+    /// The configuration the batch was mediated with (carriers' currencies).
+    config: Arc<IngestConfig>,
 }
 
 fn leg_rating(
@@ -466,6 +494,7 @@ fn price(cdr: &IncomingCdr, mediation: Result<Mediated, Rejection>, pricing: &Pr
     outcome.explain.tech_prefix = mediated.tech_prefix.clone();
     outcome.explain.translation = mediated.translation.clone();
     outcome.currency = pricing
+        .config
         .currencies
         .get(&mediated.customer.carrier_id)
         .cloned();
@@ -479,7 +508,7 @@ fn price(cdr: &IncomingCdr, mediation: Result<Mediated, Rejection>, pricing: &Pr
             let Some(deck) = party.rate_plan_id.and_then(|p| pricing.decks.get(&p)) else {
                 continue;
             };
-            let carrier_currency = pricing.currencies.get(&party.carrier_id);
+            let carrier_currency = pricing.config.currencies.get(&party.carrier_id);
             if carrier_currency.is_some_and(|c| c != deck.currency.as_str()) {
                 outcome.status = "unrated";
                 outcome.reason_code = Some("currency_mismatch".into());
@@ -521,27 +550,16 @@ fn price(cdr: &IncomingCdr, mediation: Result<Mediated, Rejection>, pricing: &Pr
 async fn load_pricing(
     db: &DatabaseConnection,
     cache: &DeckCache,
+    config: Arc<IngestConfig>,
     plan_ids: &HashSet<i64>,
-    carrier_ids: &HashSet<i64>,
 ) -> ServiceResult<Pricing> {
     let mut decks = HashMap::new();
-    if !plan_ids.is_empty() {
-        let plans = rate_plan::Entity::find()
-            .filter(rate_plan::Column::Id.is_in(plan_ids.iter().copied()))
-            .all(db)
-            .await?;
-        for plan in plans {
-            decks.insert(plan.id, cache.deck(db, &plan).await?);
+    for id in plan_ids {
+        if let Some(plan) = config.plans.get(id) {
+            decks.insert(*id, cache.deck(db, plan).await?);
         }
     }
-    let currencies = carrier::Entity::find()
-        .filter(carrier::Column::Id.is_in(carrier_ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.currency))
-        .collect();
-    Ok(Pricing { decks, currencies })
+    Ok(Pricing { decks, config })
 }
 
 fn row(
@@ -804,20 +822,18 @@ async fn process(
     cache: &DeckCache,
     records: &[&IncomingCdr],
 ) -> ServiceResult<(Vec<Outcome>, Pricing)> {
-    let tables = cache.mediation(db).await?;
+    let config = cache.mediation(db).await?;
     let mediated: Vec<Result<Mediated, Rejection>> =
-        records.iter().map(|r| tables.mediate(r)).collect();
+        records.iter().map(|r| config.tables.mediate(r)).collect();
     let mut plan_ids = HashSet::new();
-    let mut carrier_ids = HashSet::new();
     for m in mediated.iter().flatten() {
         for party in std::iter::once(m.customer).chain(m.supplier) {
-            carrier_ids.insert(party.carrier_id);
             if let Some(p) = party.rate_plan_id {
                 plan_ids.insert(p);
             }
         }
     }
-    let pricing = load_pricing(db, cache, &plan_ids, &carrier_ids).await?;
+    let pricing = load_pricing(db, cache, config, &plan_ids).await?;
     let outcomes = records
         .iter()
         .zip(mediated)
@@ -1098,7 +1114,7 @@ async fn post<C: crate::db::InsertRows>(
         }
         ledger.add(cdr_id, &record.cdr, outcome);
     }
-    ledger.write(txn, &pricing.currencies, now).await?;
+    ledger.write(txn, &pricing.config.currencies, now).await?;
     Ok(())
 }
 
@@ -1216,7 +1232,7 @@ pub async fn reprocess(
             ledger.add(stored.id, &received.cdr, outcome);
         }
     }
-    ledger.write(&txn, &pricing.currencies, now).await?;
+    ledger.write(&txn, &pricing.config.currencies, now).await?;
     txn.commit().await?;
     Ok(report)
 }

@@ -143,7 +143,7 @@ async fn rerate_tracked(
         }
         let incoming: Vec<&IncomingCdr> = kept.iter().map(|(_, r)| &r.cdr).collect();
         let (outcomes, pricing) = process(db, cache, &incoming).await?;
-        currencies.extend(pricing.currencies.clone());
+        currencies.extend(pricing.config.currencies.clone());
         let now = Utc::now();
         let txn = if apply {
             Some(crate::db::begin_write(db).await?)
@@ -262,12 +262,12 @@ async fn rerate_tracked(
                         None,
                         &memo,
                         start,
-                        &pricing.currencies,
+                        &pricing.config.currencies,
                         now,
                     );
                 }
             }
-            ledger.write(&txn, &pricing.currencies, now).await?;
+            ledger.write(&txn, &pricing.config.currencies, now).await?;
             if !chunk_sums.is_empty() {
                 crate::audit::record_change(
                     &txn,

@@ -997,6 +997,12 @@ async fn rerating_shows_the_difference_then_posts_it_once_as_adjustments() {
         .await
         .unwrap();
         assert_eq!(published.status, "published", "{}", published.error);
+        // The cache a server keeps rates with the corrected deck at once: publishing
+        // moved the change counter its configuration is kept under.
+        let seen = cdrs::rerate::rerate(db, &decks, &admin(), &query, false)
+            .await
+            .unwrap();
+        assert_eq!((seen.examined, seen.changed), (1, 1), "{}", env.name);
 
         // As the portal asks: a run, done by a background job.
         let asked = cdrs::rerate::request(db, &admin(), &query, false)
