@@ -8,7 +8,8 @@
 # Env: CONNECTIONS (default 32), THREADS (default 1), DURATION (default 20s), EXPLAIN
 # (0: requests say "explain": false, as DIDTron's Kamailio configuration sends them).
 # IN_PROGRESS (default 5000): how many call ids the requests cycle through (route.lua).
-# wrk and the server share this machine's cores; the figures include that.
+# PIN=1: DIDTron on CPU 0 and wrk on CPU 1 (taskset), so that neither waits for the
+# other's core; otherwise wrk and the server share the machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,12 +18,14 @@ if ! command -v wrk >/dev/null; then
 fi
 cargo build --release --locked -p server --example route_world
 
-coproc WORLD { RUST_LOG=warn target/release/examples/route_world; }
+server_cpu=() load_cpu=()
+if [ "${PIN:-0}" = 1 ]; then server_cpu=(taskset -c 0) load_cpu=(taskset -c 1); fi
+coproc WORLD { RUST_LOG=warn "${server_cpu[@]}" target/release/examples/route_world; }
 read -r ready base key <&"${WORLD[0]}"
 [ "$ready" = READY ] || { echo "the world did not start" >&2; exit 1; }
 # Warm up, then measure.
-DIDTRON_KEY=$key wrk -t1 -c4 -d2s -s scripts/route.lua "$base/api/v1/route" >/dev/null
-DIDTRON_KEY=$key wrk -t"${THREADS:-1}" -c"${CONNECTIONS:-32}" -d"${DURATION:-20s}" --latency \
+DIDTRON_KEY=$key "${load_cpu[@]}" wrk -t1 -c4 -d2s -s scripts/route.lua "$base/api/v1/route" >/dev/null
+DIDTRON_KEY=$key "${load_cpu[@]}" wrk -t"${THREADS:-1}" -c"${CONNECTIONS:-32}" -d"${DURATION:-20s}" --latency \
   -s scripts/route.lua "$base/api/v1/route"
 # One answer, to show what was measured.
 curl -s -H "Authorization: Bearer $key" -H 'content-type: application/json' \
