@@ -115,7 +115,8 @@ async fn rerate_tracked(
     };
     let mut sums: BTreeMap<(i64, &'static str), LegSums> = BTreeMap::new();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    let mut currencies: HashMap<i64, String> = HashMap::new();
+    // The configuration of the last chunk priced (the carriers' currencies).
+    let mut config = None;
     let mut after_id = 0i64;
     let mut priced = 0i64;
     loop {
@@ -143,7 +144,7 @@ async fn rerate_tracked(
         }
         let incoming: Vec<&IncomingCdr> = kept.iter().map(|(_, r)| &r.cdr).collect();
         let (outcomes, pricing) = process(db, cache, &incoming).await?;
-        currencies.extend(pricing.config.currencies.clone());
+        config = Some(pricing.config.clone());
         let now = Utc::now();
         let txn = if apply {
             Some(crate::db::begin_write(db).await?)
@@ -318,7 +319,11 @@ async fn rerate_tracked(
                 carrier_id,
                 carrier: names.get(&carrier_id).cloned().unwrap_or_default(),
                 leg: leg.into(),
-                currency: currencies.get(&carrier_id).cloned().unwrap_or_default(),
+                currency: config
+                    .as_ref()
+                    .and_then(|c| c.currencies.get(&carrier_id))
+                    .cloned()
+                    .unwrap_or_default(),
                 calls: s.calls,
                 before: money(s.before),
                 after: money(s.after),
