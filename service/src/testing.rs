@@ -106,6 +106,20 @@ pub async fn backends() -> Vec<TestEnv> {
 }
 
 impl TestEnv {
+    /// A job context on this backend (its database and store) with a fresh file store,
+    /// and the file store's folder (remove it when done).
+    pub fn job_context(&self) -> (crate::jobs::JobContext, std::path::PathBuf) {
+        let (files, dir) = files();
+        (
+            crate::jobs::JobContext {
+                db: self.db.clone(),
+                files,
+                kv: self.kv.clone(),
+            },
+            dir,
+        )
+    }
+
     /// Closes connections and removes the database.
     pub async fn cleanup(self) {
         self.kv.close().await;

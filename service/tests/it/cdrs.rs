@@ -13,7 +13,7 @@ use service::audit::Actor;
 use service::carriers::{self, interconnects};
 use service::cdrs::{self, api_keys, DeckCache};
 use service::entity::{cdr, ledger_entry};
-use service::jobs::{self, JobContext};
+use service::jobs;
 use service::rate_plans::{self, import};
 use service::testing;
 
@@ -26,12 +26,7 @@ fn admin() -> Actor {
 
 /// The shared priced world ([`testing::billing_world`]) and its file store's folder.
 async fn world(env: &testing::TestEnv) -> (testing::BillingWorld, std::path::PathBuf) {
-    let (files, dir) = testing::files();
-    let ctx = JobContext {
-        db: env.db.clone(),
-        files,
-        kv: env.kv.clone(),
-    };
+    let (ctx, dir) = env.job_context();
     (testing::billing_world(&ctx).await, dir)
 }
 
@@ -809,12 +804,7 @@ async fn cdr_files_are_imported_all_or_nothing_and_never_twice() {
     for env in testing::backends().await {
         let db = &env.db;
         let (w, dir) = world(&env).await;
-        let (files, _files_dir) = testing::files();
-        let ctx = JobContext {
-            db: db.clone(),
-            files,
-            kv: env.kv.clone(),
-        };
+        let (ctx, _files_dir) = env.job_context();
         let day = (Utc::now() - Duration::days(1))
             .format("%Y-%m-%d")
             .to_string();
@@ -945,12 +935,7 @@ async fn rerating_shows_the_difference_then_posts_it_once_as_adjustments() {
     for env in testing::backends().await {
         let db = &env.db;
         let (w, dir) = world(&env).await;
-        let (files, _files_dir) = testing::files();
-        let ctx = JobContext {
-            db: db.clone(),
-            files,
-            kv: env.kv.clone(),
-        };
+        let (ctx, _files_dir) = env.job_context();
         let decks = DeckCache::new();
         let records = cdrs::parse_body(
             kamailio("rr-1", "203.0.113.10", "919812345678", 200, 65_200).as_bytes(),
@@ -1113,12 +1098,7 @@ async fn cdr_exports_write_the_filtered_list_to_csv_in_the_background() {
     for env in testing::backends().await {
         let db = &env.db;
         let (w, dir) = world(&env).await;
-        let (files, _files_dir) = testing::files();
-        let ctx = JobContext {
-            db: db.clone(),
-            files,
-            kv: env.kv.clone(),
-        };
+        let (ctx, _files_dir) = env.job_context();
         let decks = DeckCache::new();
         let body = [
             kamailio("ex-1", "203.0.113.10", "919812345678", 200, 65_200),

@@ -9,7 +9,7 @@ use domain::rate_plans::{ImportOptions, RatePlanForm};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use service::audit::Actor;
 use service::entity::rate;
-use service::jobs::{self, JobContext};
+use service::jobs;
 use service::rate_plans::{self, import, RateScope};
 use service::{catalog, testing, ServiceError};
 
@@ -17,19 +17,6 @@ const AIRTEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../testdata/rate-decks/airtel-wholesale-gold-plus-2023-05-09.xlsx"
 );
-
-/// The job context of a test backend, with a fresh file store (remove its folder after).
-fn job_context(env: &testing::TestEnv) -> (JobContext, std::path::PathBuf) {
-    let (files, dir) = testing::files();
-    (
-        JobContext {
-            db: env.db.clone(),
-            files,
-            kv: env.kv.clone(),
-        },
-        dir,
-    )
-}
 
 fn admin() -> Actor {
     Actor {
@@ -71,7 +58,7 @@ fn full() -> ImportOptions {
 async fn the_airtel_workbook_imports_as_it_is_and_a_reimport_changes_nothing() {
     let bytes = std::fs::read(AIRTEL).expect("the Airtel workbook is in testdata/");
     for env in testing::backends().await {
-        let (ctx, dir) = job_context(&env);
+        let (ctx, dir) = env.job_context();
         let db = &env.db;
         let id = plan(db, "Airtel Wholesale Gold+", "supplier").await;
         let name = "airtel-wholesale-gold-plus-2023-05-09.xlsx";
@@ -205,7 +192,7 @@ fn csv_deck(lines: &[&str]) -> Vec<u8> {
 #[tokio::test]
 async fn bad_lines_publish_nothing_unless_skipped_and_then_are_reported() {
     for env in testing::backends().await {
-        let (ctx, dir) = job_context(&env);
+        let (ctx, dir) = env.job_context();
         let db = &env.db;
         let id = plan(db, "Acme", "supplier").await;
         let file = csv_deck(&[
@@ -269,7 +256,7 @@ async fn bad_lines_publish_nothing_unless_skipped_and_then_are_reported() {
 #[tokio::test]
 async fn customer_increases_inside_the_notice_period_are_refused_or_moved() {
     for env in testing::backends().await {
-        let (ctx, dir) = job_context(&env);
+        let (ctx, dir) = env.job_context();
         let db = &env.db;
         let id = plan(db, "Retail A-Z", "customer").await;
         let today = Utc::now().date_naive();
@@ -338,7 +325,7 @@ async fn customer_increases_inside_the_notice_period_are_refused_or_moved() {
 #[tokio::test]
 async fn a_mapping_corrected_once_is_remembered_for_the_supplier() {
     for env in testing::backends().await {
-        let (ctx, dir) = job_context(&env);
+        let (ctx, dir) = env.job_context();
         let db = &env.db;
         let carrier = service::carriers::create_carrier(
             db,
@@ -447,7 +434,7 @@ async fn services_take_plans_of_their_own_kind_and_keep_them_from_deletion() {
 #[tokio::test]
 async fn destinations_with_quotes_commas_and_backslashes_are_stored_as_written() {
     for env in testing::backends().await {
-        let (ctx, dir) = job_context(&env);
+        let (ctx, dir) = env.job_context();
         let db = &env.db;
         let id = plan(db, "Odd names", "supplier").await;
         let name = r#"Côte d'Ivoire "Orange", mobile \ NULL {1}"#;
@@ -482,7 +469,7 @@ async fn a_customer_plan_is_derived_by_markup_and_rederived_with_notice() {
     use domain::rate_plans::derive::MarkupForm;
     use service::rate_plans::derive;
     for env in testing::backends().await {
-        let (ctx, dir) = job_context(&env);
+        let (ctx, dir) = env.job_context();
         let db = &env.db;
         let a = plan(db, "Supplier A", "supplier").await;
         let b = plan(db, "Supplier B", "supplier").await;

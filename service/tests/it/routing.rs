@@ -9,7 +9,6 @@ use domain::interconnect::SignallingForm;
 use domain::routing::{RouteQuery, RoutingEntryForm, RoutingPlanForm};
 use service::audit::Actor;
 use service::cdrs::DeckCache;
-use service::jobs::JobContext;
 use service::routing::{capacity, plans, Router};
 use service::{testing, ServiceError};
 
@@ -74,12 +73,7 @@ async fn trunk_caps(
 #[tokio::test]
 async fn routes_follow_the_configuration_credit_and_caps() {
     for env in testing::backends().await {
-        let (files, dir) = testing::files();
-        let ctx = JobContext {
-            db: env.db.clone(),
-            files,
-            kv: env.kv.clone(),
-        };
+        let (ctx, dir) = env.job_context();
         let db = &env.db;
         // Acme sells India 91 at 0.02 and UK 44 at 0.01; Airtel buys 91 at 0.012 and
         // 9198 at 0.015; a second supplier, Tata, buys 91 at 0.010 and 44 at 0.02.
@@ -613,12 +607,7 @@ async fn every_routing_table_raises_the_change_counter() {
     use domain::catalog::{ReferenceForm, ReferenceKind};
     use sea_orm::ConnectionTrait;
     for env in testing::backends().await {
-        let (files, dir) = testing::files();
-        let ctx = JobContext {
-            db: env.db.clone(),
-            files,
-            kv: env.kv.clone(),
-        };
+        let (ctx, dir) = env.job_context();
         let db = &env.db;
         let world = testing::billing_world(&ctx).await;
         let airtel = testing::service_of(db, world.egress).await;
