@@ -1,11 +1,12 @@
-//! Compiled rate plans for rating CDRs, and the mediation tables, kept in memory between
-//! batches.
+//! Compiled rate plans for rating CDRs, and the ingest configuration, kept in memory
+//! between batches.
 //!
 //! A plan's deck is compiled once per live revision (every publish changes the live
 //! revision, so a stale deck is never used) and shared as an `Arc`: a batch holds the
-//! deck it started with even if a publish replaces it meanwhile. The mediation tables
-//! are loaded again only when the `routing` change counter moved (the database's
-//! triggers raise it on every write to the tables they are read from).
+//! deck it started with even if a publish replaces it meanwhile. The ingest configuration
+//! (mediation tables, carriers' currencies, rate plans) is loaded again only when the
+//! `routing` change counter moved (the database's triggers raise it on every write to
+//! the tables it is read from).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,7 @@ type Loaded = (String, Arc<super::IngestConfig>);
 #[derive(Clone, Default)]
 pub struct DeckCache {
     decks: Arc<Mutex<HashMap<i64, Arc<PlanDeck>>>>,
-    mediation: Arc<Mutex<Option<Loaded>>>,
+    ingest_config: Arc<Mutex<Option<Loaded>>>,
     /// Hits and misses, for System Status.
     counter: crate::status::CacheCounter,
 }
@@ -45,27 +46,27 @@ impl DeckCache {
         DeckCache::default()
     }
 
-    /// The ingest configuration ([`super::load_mediation`]: the mediation tables, the
+    /// The ingest configuration ([`super::load_ingest_config`]: the mediation tables, the
     /// carriers' currencies, the rate plans) as it is now: one row read (the `routing`
     /// change counter, [`crate::routing::fingerprint`]) per batch, and the six tables
     /// read again only when it moved.
     ///
     /// Errors: the database's; `Internal` when stored rules do not parse or compile.
-    pub async fn mediation(
+    pub async fn ingest_config(
         &self,
         db: &DatabaseConnection,
     ) -> ServiceResult<Arc<super::IngestConfig>> {
         let version = crate::routing::fingerprint(db).await?;
-        if let Some((seen, tables)) = &*self.mediation.lock().expect("mediation cache") {
+        if let Some((seen, config)) = &*self.ingest_config.lock().expect("ingest config cache") {
             if *seen == version && !version.is_empty() {
-                return Ok(tables.clone());
+                return Ok(config.clone());
             }
         }
         // Read after the counter: a change committed in between is loaded now and
         // loaded again on the next batch (the counter moved), never missed.
-        let tables = Arc::new(super::load_mediation(db).await?);
-        *self.mediation.lock().expect("mediation cache") = Some((version, tables.clone()));
-        Ok(tables)
+        let config = Arc::new(super::load_ingest_config(db).await?);
+        *self.ingest_config.lock().expect("ingest config cache") = Some((version, config.clone()));
+        Ok(config)
     }
 
     /// Its hits and misses.

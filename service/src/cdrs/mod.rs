@@ -334,8 +334,8 @@ pub fn parse_body(body: &[u8], unreadable: Unreadable) -> Result<Vec<ReceivedCdr
 
 pub use domain::cdr::views::IngestReport;
 
-/// What CDR ingest reads of the configuration, loaded together ([`load_mediation`]) and
-/// kept until the routing change counter moves ([`DeckCache::mediation`]).
+/// What CDR ingest reads of the configuration, loaded together ([`load_ingest_config`]) and
+/// kept until the routing change counter moves ([`DeckCache::ingest_config`]).
 pub struct IngestConfig {
     /// Every interconnect with its carrier's status, the first active service of its
     /// direction that has a rate plan, and every address, compiled for mediation.
@@ -351,7 +351,7 @@ pub struct IngestConfig {
 /// (`migrations::ROUTING_TABLES`), so a cached copy is current while the counter stays.
 ///
 /// Errors: the database's; `Internal` when stored rules do not parse or compile.
-pub async fn load_mediation<C: ConnectionTrait>(db: &C) -> ServiceResult<IngestConfig> {
+pub async fn load_ingest_config<C: ConnectionTrait>(db: &C) -> ServiceResult<IngestConfig> {
     let carriers: HashMap<i64, carrier::Model> = carrier::Entity::find()
         .all(db)
         .await?
@@ -822,7 +822,7 @@ async fn process(
     cache: &DeckCache,
     records: &[&IncomingCdr],
 ) -> ServiceResult<(Vec<Outcome>, Pricing)> {
-    let config = cache.mediation(db).await?;
+    let config = cache.ingest_config(db).await?;
     let mediated: Vec<Result<Mediated, Rejection>> =
         records.iter().map(|r| config.tables.mediate(r)).collect();
     let mut plan_ids = HashSet::new();
