@@ -126,6 +126,17 @@ impl LocalReservations {
         self.open_sum += amount;
         self.expiries
             .push(std::cmp::Reverse((until, holder.to_string())));
+        // A renewal or a give-back leaves its old entry in the heap until it comes up:
+        // a switch that renews the same calls for hours would grow it by one entry a
+        // renewal. Rebuilt from `open` once stale entries outnumber live ones, which
+        // costs O(1) a hold amortised and keeps the heap within 2 × `open` + 64.
+        if self.expiries.len() > 2 * self.open.len() + 64 {
+            self.expiries = self
+                .open
+                .iter()
+                .map(|(holder, (_, until))| std::cmp::Reverse((*until, holder.clone())))
+                .collect();
+        }
     }
 
     fn settle(&mut self, holder: &str, now: i64) -> bool {
@@ -835,4 +846,38 @@ fn parse_counter(bytes: &[u8]) -> i64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A call the switch re-routes under the same call id renews its hold; hours of
+    /// renewals must not grow the in-process store (each renewal used to leave an entry
+    /// in the expiry heap until the longest call + 60 s had passed).
+    #[test]
+    fn renewing_the_same_holders_keeps_the_expiry_heap_bounded() {
+        let mut reservations = LocalReservations::default();
+        let hour = 3_600_000;
+        for round in 0..10_000i64 {
+            for call in 0..10 {
+                reservations.hold(&format!("call-{call}"), 100, round + hour);
+            }
+            if round % 7 == 0 {
+                reservations.settle("call-3", round);
+            }
+        }
+        assert!(
+            reservations.expiries.len() <= 2 * reservations.open.len() + 64 + 1,
+            "expiry heap holds {} entries for {} open reservations",
+            reservations.expiries.len(),
+            reservations.open.len()
+        );
+        // Nothing was lost: every open reservation still lapses at its time.
+        assert_eq!(reservations.open.len(), 10);
+        assert_eq!(reservations.open_sum, 1_000);
+        reservations.prune(10_000 + hour);
+        assert!(reservations.open.is_empty());
+        assert_eq!(reservations.open_sum, 0);
+    }
 }
