@@ -21,9 +21,24 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::config::Config;
 use crate::sessions::AnySessionStore;
 
-/// Everything the router's own handlers need.
+/// Everything the router's own handlers need, behind one `Arc`: axum clones the state
+/// for every extractor and middleware of every request (twice per routing request), so a
+/// clone is one reference count, not a copy of the Leptos options' strings and of every
+/// handle in [`AppState`] (measured: those copies were about 5 % of the routing API's
+/// CPU, BENCHMARKS.md).
 #[derive(Clone)]
-pub struct RouterState {
+pub struct RouterState(std::sync::Arc<RouterShared>);
+
+impl std::ops::Deref for RouterState {
+    type Target = RouterShared;
+
+    fn deref(&self) -> &RouterShared {
+        &self.0
+    }
+}
+
+/// What [`RouterState`] shares.
+pub struct RouterShared {
     pub leptos: LeptosOptions,
     pub app: AppState,
     pub allowed_origin: String,
@@ -53,14 +68,14 @@ pub fn router(
         .site_pkg_dir("pkg")
         .site_addr(config.bind_addr)
         .build();
-    let state = RouterState {
+    let state = RouterState(std::sync::Arc::new(RouterShared {
         leptos: leptos.clone(),
         app: app_state.clone(),
         allowed_origin: config.public_url.origin().ascii_serialization(),
         metrics: crate::telemetry::prometheus(),
         api_keys,
         test_delay: config.test_delay.clone(),
-    };
+    }));
     let routes = generate_route_list(app::App);
     let context_state = app_state.clone();
     let session_layer = SessionManagerLayer::new(store)
