@@ -228,6 +228,32 @@ fn benches(c: &mut Criterion) {
         }
     }
 
+    // Uniform traffic again, routed and refused calls apart: a refused call writes its
+    // reason (the suppliers excluded and why), which is where the slow tail can come from.
+    let mut routed_samples = Vec::new();
+    let mut refused_samples = Vec::new();
+    for n in &numbers {
+        let q = query(n, at);
+        let t = Instant::now();
+        let refused = black_box(table.decide(black_box(&q), &live))
+            .refusal
+            .is_some();
+        let elapsed = t.elapsed();
+        if refused {
+            refused_samples.push(elapsed);
+        } else {
+            routed_samples.push(elapsed);
+        }
+    }
+    eprintln!(
+        "decide, 1 M codes, uniform, explain false, routed calls only: {}",
+        percentiles(routed_samples)
+    );
+    eprintln!(
+        "decide, 1 M codes, uniform, explain false, refused calls only: {}",
+        percentiles(refused_samples)
+    );
+
     // The same while another thread rebuilds the table and swaps it in, again and again.
     let current = Arc::new(RwLock::new(Arc::new(table)));
     let stop = Arc::new(AtomicBool::new(false));
