@@ -10,6 +10,8 @@
 # IN_PROGRESS (default 5000): how many call ids the requests cycle through (route.lua).
 # PIN=1: DIDTron on CPU 0 and wrk on CPU 1 (taskset), so that neither waits for the
 # other's core; otherwise wrk and the server share the machine's cores.
+# TOKIO_WORKER_THREADS (tokio's own variable) is passed on to DIDTron: 1 leaves the
+# second core to wrk (the goal's run in BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
