@@ -208,51 +208,39 @@ fn benches(c: &mut Criterion) {
     );
 
     // Each decision timed alone: uniform and skewed traffic, without and with the
-    // explanation's text.
+    // explanation's text; then routed and refused calls of the same pass apart (a refused
+    // call writes its reason, every supplier excluded and why: the slow tail's suspect).
     for (traffic, numbers) in [("uniform", &numbers), ("skewed", &skewed)] {
         for explain in [false, true] {
-            let samples: Vec<Duration> = numbers
+            let timed: Vec<(Duration, bool)> = numbers
                 .iter()
                 .map(|n| {
                     let mut q = query(n, at);
                     q.explain = explain;
                     let t = Instant::now();
-                    black_box(table.decide(black_box(&q), &live));
-                    t.elapsed()
+                    let refused = black_box(table.decide(black_box(&q), &live))
+                        .refusal
+                        .is_some();
+                    (t.elapsed(), refused)
                 })
                 .collect();
+            let of = |refused: Option<bool>| {
+                percentiles(
+                    timed
+                        .iter()
+                        .filter(|(_, r)| refused.is_none_or(|want| *r == want))
+                        .map(|(d, _)| *d)
+                        .collect(),
+                )
+            };
             eprintln!(
-                "decide, 1 M codes, {traffic}, explain {explain}: {}",
-                percentiles(samples)
+                "decide, 1 M codes, {traffic}, explain {explain}: {}; routed calls: {}; refused calls: {}",
+                of(None),
+                of(Some(false)),
+                of(Some(true))
             );
         }
     }
-
-    // Uniform traffic again, routed and refused calls apart: a refused call writes its
-    // reason (the suppliers excluded and why), which is where the slow tail can come from.
-    let mut routed_samples = Vec::new();
-    let mut refused_samples = Vec::new();
-    for n in &numbers {
-        let q = query(n, at);
-        let t = Instant::now();
-        let refused = black_box(table.decide(black_box(&q), &live))
-            .refusal
-            .is_some();
-        let elapsed = t.elapsed();
-        if refused {
-            refused_samples.push(elapsed);
-        } else {
-            routed_samples.push(elapsed);
-        }
-    }
-    eprintln!(
-        "decide, 1 M codes, uniform, explain false, routed calls only: {}",
-        percentiles(routed_samples)
-    );
-    eprintln!(
-        "decide, 1 M codes, uniform, explain false, refused calls only: {}",
-        percentiles(refused_samples)
-    );
 
     // The same while another thread rebuilds the table and swaps it in, again and again.
     let current = Arc::new(RwLock::new(Arc::new(table)));
