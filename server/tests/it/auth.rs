@@ -285,3 +285,57 @@ async fn health_readiness_metrics_and_response_time() {
     })
     .await;
 }
+
+/// Every admin page a signed-in admin asks for is answered whole, also when many are
+/// rendered at once: 20 waves of 8 concurrent `GET /admin`, each given 25 s.
+///
+/// Ignored: it reproduces a stall that is not fixed. About one server-rendered page in
+/// 400 never finishes while other pages render (the status and part of the page came,
+/// or nothing did);
+/// seen on SQLite and on PostgreSQL + Redis, also on `/admin/<unknown>` and on
+/// `/sign-in` signed out (whose only resource is the app's blocking `who_am_i`), never
+/// on `/healthz` (not rendered by Leptos) in the same load. Very likely what the
+/// occasional CI failure of `an_idle_session_expires` and
+/// `an_admin_signs_in_sees_the_dashboard_and_signs_out` is (same symptom: the first
+/// `GET /admin` unanswered for 30 s). Every thread is idle during the stall (gdb: no
+/// thread blocked, so a future never woken); leptos 0.8.23 already has the fix for
+/// leptos-rs/leptos#4851. Run it with
+/// `cargo test -p server --test it -- --ignored admin_pages_rendered_together`; it fails
+/// in about one run in three when the other `auth::` tests run beside it.
+#[tokio::test]
+#[ignore = "reproduces an unfixed stall of server-side rendering; see the doc comment"]
+async fn admin_pages_rendered_together_all_finish() {
+    each_backend(&[], async |s| {
+        let b = s.browser();
+        let (status, _) = b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, "").await;
+        assert_eq!(status, 200, "{}: signed in", s.name());
+        let (mut whole, mut stalled) = (0, Vec::new());
+        for wave in 0..20 {
+            let mut pages = tokio::task::JoinSet::new();
+            for i in 0..8 {
+                let (http, url) = (b.http.clone(), format!("{}/admin", b.base));
+                pages.spawn(async move {
+                    let page = async { http.get(&url).send().await?.text().await };
+                    (
+                        wave * 8 + i,
+                        tokio::time::timeout(Duration::from_secs(25), page).await,
+                    )
+                });
+            }
+            while let Some(done) = pages.join_next().await {
+                match done.unwrap() {
+                    (_, Ok(Ok(html))) if html.contains(ADMIN_EMAIL) && html.contains("</html>") => {
+                        whole += 1
+                    }
+                    (n, other) => stalled.push(format!("request {n}: {other:?}")),
+                }
+            }
+        }
+        assert!(
+            stalled.is_empty(),
+            "{}: {whole} of 160 admin pages came whole; not: {stalled:#?}",
+            s.name()
+        );
+    })
+    .await;
+}

@@ -126,11 +126,11 @@ pub struct Browser {
 
 impl Browser {
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
+        let url = format!("{}{path}", self.base);
+        match self.http.get(&url).send().await {
+            Ok(res) => res,
+            Err(e) => panic!("GET {url}: {e:?}"),
+        }
     }
 
     /// Posts the admin's sign-in form with exactly `headers` (e.g. a foreign `Origin`).
