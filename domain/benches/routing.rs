@@ -127,6 +127,11 @@ fn facts(prefixes: &[String], decks: &HashMap<i64, Arc<PlanDeck>>) -> RoutingFac
 }
 
 fn percentiles(mut samples: Vec<Duration>) -> String {
+    // A pass can have no refused call (`BENCH_DISTINCT_NUMBERS` small, or a deck with
+    // every supplier under the sell price).
+    if samples.is_empty() {
+        return "no calls".into();
+    }
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
     format!(
