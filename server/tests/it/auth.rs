@@ -291,17 +291,18 @@ async fn health_readiness_metrics_and_response_time() {
 ///
 /// Ignored: it reproduces a stall that is not fixed. About one server-rendered page in
 /// 400 never finishes while other pages render (the status and part of the page came,
-/// or nothing did);
-/// seen on SQLite and on PostgreSQL + Redis, also on `/admin/<unknown>` and on
-/// `/sign-in` signed out (whose only resource is the app's blocking `who_am_i`), never
-/// on `/healthz` (not rendered by Leptos) in the same load. Very likely what the
-/// occasional CI failure of `an_idle_session_expires` and
+/// or nothing did). Seen on SQLite and on PostgreSQL + Redis, also on `/admin/<unknown>`
+/// and on `/sign-in` signed out (whose only resource is the app's blocking
+/// `who_am_i`), never on `/healthz` (not rendered by Leptos) under the same load.
+///
+/// Very likely what the occasional CI failure of `an_idle_session_expires` and
 /// `an_admin_signs_in_sees_the_dashboard_and_signs_out` is (same symptom: the first
 /// `GET /admin` unanswered for 30 s). Every thread is idle during the stall (gdb: no
-/// thread blocked, so a future never woken); leptos 0.8.23 already has the fix for
-/// leptos-rs/leptos#4851. Run it with
-/// `cargo test -p server --test it -- --ignored admin_pages_rendered_together`; it fails
-/// in about one run in three when the other `auth::` tests run beside it.
+/// thread blocked, so a future is never woken); leptos 0.8.23 already has the fix for
+/// leptos-rs/leptos#4851.
+///
+/// Run it with `cargo test -p server --test it -- --ignored admin_pages_rendered_together`;
+/// it fails in about one run in three when the other `auth::` tests run beside it.
 #[tokio::test]
 #[ignore = "reproduces an unfixed stall of server-side rendering; see the doc comment"]
 async fn admin_pages_rendered_together_all_finish() {
