@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use axum_login::AuthManagerLayerBuilder;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -76,7 +76,7 @@ pub fn router(
         api_keys,
         test_delay: config.test_delay.clone(),
     }));
-    let routes = generate_route_list(app::App);
+    let routes = page_routes().to_vec();
     let context_state = app_state.clone();
     let session_layer = SessionManagerLayer::new(store)
         .with_name("didtron_session")
@@ -126,6 +126,22 @@ pub fn router(
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
         .merge(api)
+}
+
+/// The Leptos pages' routes (what [`router`] serves with Leptos), listed once per
+/// process and shared by every router built after.
+///
+/// Listing them renders the whole app with every resource's load suppressed, and that
+/// suppression is a process-wide flag of Leptos (`leptos_server`'s
+/// `SuppressResourceLoad`, a static `AtomicBool`): a page rendered anywhere in the
+/// process while a listing runs gets resources that never load, and its response never
+/// finishes. Listed per router, a process that built a second router while the first
+/// served pages (every HTTP test: one server per test in one test binary) lost about one
+/// page in 400 so. Listed once, before the first router exists, no page can render
+/// during the listing; later calls only read the list.
+pub fn page_routes() -> &'static [AxumRouteListing] {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App))
 }
 
 /// `/`: the signed-in user's home, else sign-in.
