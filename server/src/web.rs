@@ -138,7 +138,8 @@ pub fn router(
 /// finishes. Listed per router, a process that built a second router while the first
 /// served pages (every HTTP test: one server per test in one test binary) lost about one
 /// page in 400 so. Listed once, before the first router exists, no page can render
-/// during the listing; later calls only read the list.
+/// during the listing; later calls only read the list. Upstream: leptos-rs/leptos#4773
+/// (open).
 pub fn page_routes() -> &'static [AxumRouteListing] {
     static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(app::App))
