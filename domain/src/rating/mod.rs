@@ -21,4 +21,4 @@ pub use engine::{
     BillableDuration, CallToRate, ExactCost, NoRate, Rating, RatingPolicy, Rounding, RoundingMode,
 };
 pub use increment::{billed_seconds, BillingIncrement};
-pub use index::{PrefixIndex, PrefixKeys, MAX_DEPTH};
+pub use index::{MergedIndex, MergedRow, PrefixIndex, PrefixKeys, MAX_DEPTH, MAX_MERGED};

@@ -61,8 +61,8 @@ use crate::interconnect::{
 };
 use crate::money::Currency;
 use crate::rating::{
-    BillableDuration, BillingIncrement, CallToRate, NoRate, PlanDeck, PrefixIndex, PrefixKeys,
-    Rating,
+    BillableDuration, BillingIncrement, CallToRate, MergedIndex, NoRate, PlanDeck, PrefixIndex,
+    PrefixKeys, Rating, MAX_MERGED,
 };
 
 /// One interconnect as routing needs it.
@@ -512,6 +512,26 @@ struct CompiledPlan {
     default: (u32, u32),
     /// Every deck the plan's entries can reach, when at most [`MAX_REACH`].
     reach: Vec<u32>,
+    /// The plan's index merged with the decks of `merged_decks` (column 0: the plan,
+    /// column `1 + i`: `merged_decks[i]`): one lookup answers for them all. Built when
+    /// some ingress interconnect uses the plan and the customer decks of those
+    /// interconnects with the decks the plan reaches are at most [`MAX_MERGED`] − 1
+    /// (else the indexes are probed one by one, together). Costs 96 bytes per code of
+    /// the union ([`MergedIndex`]), for each such plan.
+    merged: Option<MergedIndex>,
+    /// Deck indexes (of `RoutingTable::decks`) merged: the customer decks first.
+    merged_decks: Vec<u32>,
+}
+
+impl CompiledPlan {
+    /// The merged index's column for deck `deck`, if merged.
+    #[inline]
+    fn column(&self, deck: u32) -> Option<usize> {
+        self.merged_decks
+            .iter()
+            .position(|d| *d == deck)
+            .map(|i| i + 1)
+    }
 }
 
 /// A candidate route before its text is built (only the routes offered are).
@@ -686,6 +706,18 @@ impl RoutingTable {
                 ingress.add(spec, *id);
             }
         }
+        // The customer decks each routing plan is used with.
+        let mut sell_decks: FxHashMap<i64, Vec<u32>> = FxHashMap::default();
+        for ic in &interconnects {
+            if let (Direction::Ingress, Some(plan), Some(deck)) =
+                (ic.facts.direction, ic.facts.routing_plan_id, ic.deck)
+            {
+                let decks = sell_decks.entry(plan).or_default();
+                if !decks.contains(&deck) {
+                    decks.push(deck);
+                }
+            }
+        }
         let mut rules = 0;
         let mut plans = FxHashMap::default();
         for p in facts.plans {
@@ -730,6 +762,14 @@ impl RoutingTable {
                     }
                 }
             }
+            // Merged only for a plan some customer uses (its deck is column 1 and up).
+            let mut merged_decks = sell_decks.get(&p.id).cloned().unwrap_or_default();
+            let used = !merged_decks.is_empty();
+            for deck in &reach {
+                if !merged_decks.contains(deck) {
+                    merged_decks.push(*deck);
+                }
+            }
             if reach.len() > MAX_REACH {
                 reach.clear();
             }
@@ -740,6 +780,14 @@ impl RoutingTable {
                     .collect::<Vec<_>>()
                     .into_iter(),
             );
+            let merged = (used && merged_decks.len() < MAX_MERGED).then(|| {
+                let mut tables = vec![&index];
+                tables.extend(merged_decks.iter().map(|d| &decks[*d as usize].deck.index));
+                MergedIndex::build(&tables)
+            });
+            if merged.is_none() {
+                merged_decks.clear();
+            }
             plans.insert(
                 p.id,
                 CompiledPlan {
@@ -748,6 +796,8 @@ impl RoutingTable {
                     entries,
                     default,
                     reach,
+                    merged,
+                    merged_decks,
                 },
             );
         }
@@ -766,6 +816,21 @@ impl RoutingTable {
         })
     }
 
+    /// The same table deciding without the merged indexes (tests compare the two).
+    #[cfg(test)]
+    fn unmerged(mut self) -> RoutingTable {
+        for plan in self.plans.values_mut() {
+            plan.merged = None;
+            plan.merged_decks.clear();
+        }
+        self
+    }
+
+    /// Whether routing plan `id` is looked up through a merged index.
+    pub fn is_merged(&self, id: i64) -> bool {
+        self.plans.get(&id).is_some_and(|p| p.merged.is_some())
+    }
+
     fn interconnect(&self, id: i64) -> Option<&CompiledInterconnect> {
         self.by_id
             .get(&id)
@@ -782,7 +847,11 @@ impl RoutingTable {
     pub fn plan_bytes(&self) -> usize {
         self.plans
             .values()
-            .map(|p| p.index.heap_bytes() + p.entries.capacity() * std::mem::size_of::<PlanEntry>())
+            .map(|p| {
+                p.index.heap_bytes()
+                    + p.entries.capacity() * std::mem::size_of::<PlanEntry>()
+                    + p.merged.as_ref().map_or(0, MergedIndex::heap_bytes)
+            })
             .sum()
     }
 
@@ -819,7 +888,9 @@ impl RoutingTable {
     /// Decides one call (see the module documentation for the steps).
     ///
     /// Built for the call path: the dial-code lookups of the sell deck, the routing plan
-    /// and the suppliers' decks are issued together so their cache misses overlap, and
+    /// and the suppliers' decks are one lookup in the plan's [`MergedIndex`] (or, for a
+    /// plan that reaches too many decks to merge, issued together so their cache misses
+    /// overlap), and
     /// text (numbers, URIs, quotes) is made only for the routes offered and, when
     /// `query.explain`, for the steps.
     pub fn decide(&self, query: &RouteQuery<'_>, live: &LiveState) -> Decision {
@@ -989,26 +1060,45 @@ impl RoutingTable {
         };
         let plan = ic.routing_plan_id.and_then(|id| self.plans.get(&id));
         let keys = PrefixKeys::new(b.as_bytes());
-        // Level 1: the slots of every index (sell deck, plan, the plan's supplier decks).
         let reach: &[u32] = plan.map_or(&[], |p| &p.reach);
-        let mut indexes: [&PrefixIndex; 2 + MAX_REACH] = [&sell_deck.deck.index; 2 + MAX_REACH];
-        let mut n = 1;
-        if let Some(plan) = plan {
-            indexes[n] = &plan.index;
-            n += 1;
-        }
-        for deck in reach {
-            indexes[n] = &self.decks[*deck as usize].deck.index;
-            n += 1;
-        }
-        std::hint::black_box(PrefixIndex::touch_all(&indexes[..n], &keys));
-        // Level 2: each index's longest code, from lines now in cache.
-        let sell_match = sell_deck.deck.index.longest_of(&keys);
-        let plan_match = plan.and_then(|p| p.index.longest_of(&keys));
         let mut reach_match = [None; MAX_REACH];
-        for (i, deck) in reach.iter().enumerate() {
-            reach_match[i] = self.decks[*deck as usize].deck.index.longest_of(&keys);
-        }
+        let merged = plan.and_then(|p| {
+            let sell_column = p.column(ingress.deck?)?;
+            Some((p, p.merged.as_ref()?, sell_column))
+        });
+        let (sell_match, plan_match) = if let Some((plan, merged, sell_column)) = merged {
+            // Levels 1 and 2 in one table: its slots for every length, then the longest
+            // code's row, which holds every index's longest code.
+            std::hint::black_box(merged.touch(&keys));
+            let row = merged.longest_of(&keys);
+            let at = |column: Option<usize>| row.zip(column).and_then(|(r, c)| r.get(c));
+            for (i, deck) in reach.iter().enumerate() {
+                reach_match[i] = at(plan.column(*deck));
+            }
+            (at(Some(sell_column)), at(Some(0)))
+        } else {
+            // Level 1: the slots of every index (sell deck, plan, the plan's supplier
+            // decks).
+            let mut indexes: [&PrefixIndex; 2 + MAX_REACH] = [&sell_deck.deck.index; 2 + MAX_REACH];
+            let mut n = 1;
+            if let Some(plan) = plan {
+                indexes[n] = &plan.index;
+                n += 1;
+            }
+            for deck in reach {
+                indexes[n] = &self.decks[*deck as usize].deck.index;
+                n += 1;
+            }
+            std::hint::black_box(PrefixIndex::touch_all(&indexes[..n], &keys));
+            // Level 2: each index's longest code, from lines now in cache.
+            for (i, deck) in reach.iter().enumerate() {
+                reach_match[i] = self.decks[*deck as usize].deck.index.longest_of(&keys);
+            }
+            (
+                sell_deck.deck.index.longest_of(&keys),
+                plan.and_then(|p| p.index.longest_of(&keys)),
+            )
+        };
         // Level 3: the rows they point to, and the plan's entries, loaded together.
         let row_from = |deck: &PlanDeck, m: Option<(u8, u64)>| {
             m.and_then(|(_, span)| deck.deck.newest_row(span))

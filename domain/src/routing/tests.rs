@@ -535,3 +535,60 @@ fn carrier_limits_and_names_are_held_for_the_capacity_step() {
     assert_eq!(t.carrier_name(2), Some("Airtel"));
     assert_eq!(t.carrier_name(99), None);
 }
+
+#[test]
+fn the_merged_index_decides_as_the_decks_looked_up_one_by_one() {
+    let merged = RoutingTable::compile(facts()).unwrap();
+    assert!(merged.is_merged(500));
+    let apart = RoutingTable::compile(facts()).unwrap().unmerged();
+    assert!(!apart.is_merged(500));
+    let before_the_rates = Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap();
+    let mut compared = 0;
+    for head in [
+        "91", "9198", "91981", "919", "9", "44", "4477", "33", "1", "",
+    ] {
+        for tail in ["", "2", "12345678", "98765432101"] {
+            let b = format!("{head}{tail}");
+            for when in [at(), before_the_rates] {
+                for explain in [true, false] {
+                    let mut q = query("203.0.113.10", "441234", &b);
+                    q.at = when;
+                    q.explain = explain;
+                    assert_eq!(
+                        merged.decide(&q, &live("100")),
+                        apart.decide(&q, &live("100")),
+                        "B {b} at {when}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(compared, 160);
+}
+
+#[test]
+fn a_plan_reaching_more_decks_than_a_merged_index_holds_still_routes() {
+    // Nine suppliers, each with its own deck: more than one merged row holds, and more
+    // than the decks probed together; the cheapest still wins.
+    let mut f = facts();
+    for i in 0..9_i64 {
+        let (id, service, plan) = (60 + i, 600 + i, 700 + i);
+        f.interconnects
+            .push(ic(id, 60 + i, Direction::Egress, (service, plan)));
+        let rate = format!("0.00{}", i + 1);
+        f.decks
+            .insert(plan, deck(plan, &[("9122", rate.as_str(), "60/60")]));
+        f.plans[0].entries.push(entry("9122", service, 1, 100));
+    }
+    let t = RoutingTable::compile(f).unwrap();
+    assert!(!t.is_merged(500));
+    let d = t.decide(&query("203.0.113.10", "", "912212345678"), &live("100"));
+    assert_eq!(d.refusal, None);
+    assert_eq!(order(&d)[..3], [60, 61, 62]);
+    assert_eq!(d.routes[0].buy.prefix, "9122");
+    assert_eq!(d.routes[0].buy.rate_micros, 1_000);
+    // Elsewhere the plan's default entries still apply.
+    let d = t.decide(&query("203.0.113.10", "", "919012345678"), &live("100"));
+    assert_eq!(order(&d), vec![30, 40, 20]);
+}
