@@ -1325,6 +1325,11 @@ impl Translator {
         Translation { a, b, steps }
     }
 
+    /// True when there is no rule (numbers pass unchanged).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// [`Translator::apply`] without the steps, changing the numbers where they are:
     /// allocates only when a Replace matches or a Prepend outgrows the string.
     pub fn apply_in_place(&self, a: &mut String, b: &mut String) {

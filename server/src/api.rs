@@ -258,9 +258,9 @@ pub struct RouteAnswer {
 /// One route in a [`RouteAnswer`].
 #[derive(Debug, Serialize)]
 pub struct RouteOut {
-    pub uri: String,
-    pub b_number: String,
-    pub a_number: String,
+    pub uri: domain::routing::CompactString,
+    pub b_number: domain::routing::CompactString,
+    pub a_number: domain::routing::CompactString,
     pub supplier_interconnect: i64,
     pub max_duration_s: u32,
 }

@@ -50,6 +50,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+pub use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use rustc_hash::FxHashMap;
@@ -176,12 +177,14 @@ pub struct RouteQuery<'a> {
     pub explain: bool,
 }
 
-/// A price from a deck for one minute of talk.
+/// A price from a deck for one minute of talk. Its text is [`CompactString`]: held inline
+/// up to 24 bytes (a dial code, most destination names, the currency), so a decision
+/// allocates nothing for it; in JSON, plain strings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     pub plan_id: i64,
-    pub prefix: String,
-    pub destination: String,
+    pub prefix: CompactString,
+    pub destination: CompactString,
     /// Per minute, micro-units.
     pub rate_micros: i64,
     pub connection_fee_micros: i64,
@@ -191,34 +194,36 @@ pub struct Quote {
     /// included, rounded as the plan rounds), micro-units: the margin guard compares
     /// these.
     pub minute_cost_micros: i64,
-    pub currency: String,
+    /// ISO 4217 code.
+    pub currency: CompactString,
 }
 
 impl Quote {
     fn of(plan_id: i64, r: &Rating<'_>) -> Quote {
         Quote {
             plan_id,
-            prefix: r.prefix.to_owned(),
-            destination: r.destination.to_owned(),
+            prefix: CompactString::new(r.prefix),
+            destination: CompactString::new(r.destination),
             rate_micros: r.rate_micros,
             connection_fee_micros: r.connection_fee_micros,
             increment: r.increment,
             minimum_s: r.minimum_s,
             minute_cost_micros: r.cost_micros,
-            currency: r.currency.as_str().to_owned(),
+            currency: CompactString::new(r.currency.as_str()),
         }
     }
 }
 
-/// One route offered to the switch, best first.
+/// One route offered to the switch, best first. Its text is [`CompactString`] (inline up
+/// to 24 bytes, as numbers and most URIs are; in JSON, plain strings).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
     /// `sip:host:port` (`;transport=tcp|tls` when not UDP): where to send the INVITE.
-    pub uri: String,
+    pub uri: CompactString,
     /// B-number to send: E.164 after the egress translation, with the egress tech prefix.
-    pub b_number: String,
+    pub b_number: CompactString,
     /// A-number to send, after the egress translation.
-    pub a_number: String,
+    pub a_number: CompactString,
     pub supplier_interconnect: i64,
     pub supplier_carrier: i64,
     pub supplier_service: i64,
@@ -290,17 +295,20 @@ impl std::fmt::Display for Exclusion {
             Exclusion::Currency { buy, sell } => {
                 write!(f, "its deck is in {buy}, the customer plan in {sell}")
             }
+            // In pieces rather than one `write!`: a refusal writes this for every
+            // supplier, on the call path.
             Exclusion::AboveSell {
                 rate_micros,
                 minute_micros,
                 sell_minute_micros,
-            } => write!(
-                f,
-                "margin guard: buys at {}/min (a minute costs {}), above the sell price {}",
-                RateText(*rate_micros),
-                RateText(*minute_micros),
-                RateText(*sell_minute_micros)
-            ),
+            } => {
+                f.write_str("margin guard: buys at ")?;
+                std::fmt::Display::fmt(&RateText(*rate_micros), f)?;
+                f.write_str("/min (a minute costs ")?;
+                std::fmt::Display::fmt(&RateText(*minute_micros), f)?;
+                f.write_str("), above the sell price ")?;
+                std::fmt::Display::fmt(&RateText(*sell_minute_micros), f)
+            }
             Exclusion::UnderMinimum {
                 margin_micros,
                 min_margin_bp,
@@ -482,7 +490,7 @@ struct CompiledInterconnect {
     translator: Translator,
     rules: CompiledNumberRules,
     /// Egress: `sip:host:port[;transport=…]`.
-    uri: String,
+    uri: CompactString,
     /// The deck of its service's rate plan (an index of `RoutingTable::decks`), when
     /// that plan is loaded.
     deck: Option<u32>,
@@ -670,7 +678,7 @@ impl RoutingTable {
             let uri = ic
                 .target
                 .as_ref()
-                .map(|(spec, port, transport)| target_uri(spec, *port, *transport))
+                .map(|(spec, port, transport)| target_uri(spec, *port, *transport).into())
                 .unwrap_or_default();
             let deck = ic
                 .service
@@ -1319,12 +1327,20 @@ impl RoutingTable {
             .iter()
             .map(|c| {
                 let f = &c.egress.facts;
-                let mut a = d.a_number.clone();
-                let mut sent = b.clone();
-                c.egress.translator.apply_in_place(&mut a, &mut sent);
-                if let Some(tp) = &f.tech_prefix {
-                    sent.insert_str(0, tp);
-                }
+                let tech_prefix = f.tech_prefix.as_deref().unwrap_or("");
+                let (a, sent) = if c.egress.translator.is_empty() {
+                    // Numbers as they are (inline: no allocation).
+                    let mut sent = CompactString::with_capacity(tech_prefix.len() + b.len());
+                    sent.push_str(tech_prefix);
+                    sent.push_str(&b);
+                    (CompactString::new(&d.a_number), sent)
+                } else {
+                    let mut a = d.a_number.clone();
+                    let mut sent = b.clone();
+                    c.egress.translator.apply_in_place(&mut a, &mut sent);
+                    sent.insert_str(0, tech_prefix);
+                    (CompactString::from(a), CompactString::from(sent))
+                };
                 Route {
                     uri: c.egress.uri.clone(),
                     b_number: sent,
@@ -1361,13 +1377,24 @@ impl RoutingTable {
             } else {
                 (503, {
                     use std::fmt::Write;
-                    let mut reason = format!(
-                        "no route left: every supplier the routing plan lists for {} was excluded (",
-                        prefix_text()
-                    );
+                    // Written in one buffer sized for it (a reason names three amounts
+                    // for each supplier).
+                    let mut reason = String::with_capacity(128 + 160 * d.excluded.len());
+                    reason.push_str("no route left: every supplier the routing plan lists for ");
+                    if matched == 0 {
+                        reason.push_str("every destination");
+                    } else {
+                        reason.push_str("prefix ");
+                        reason.push_str(&d.b_number[..matched]);
+                    }
+                    reason.push_str(" was excluded (");
                     for (i, e) in d.excluded.iter().enumerate() {
-                        let sep = if i == 0 { "" } else { "; " };
-                        let _ = write!(reason, "{sep}{}: {}", e.name, e.reason);
+                        if i > 0 {
+                            reason.push_str("; ");
+                        }
+                        reason.push_str(&e.name);
+                        reason.push_str(": ");
+                        let _ = write!(reason, "{}", e.reason);
                     }
                     reason.push(')');
                     reason
