@@ -522,10 +522,12 @@ struct CompiledPlan {
     reach: Vec<u32>,
     /// The plan's index merged with the decks of `merged_decks` (column 0: the plan,
     /// column `1 + i`: `merged_decks[i]`): one lookup answers for them all. Built when
-    /// some ingress interconnect uses the plan and the customer decks of those
-    /// interconnects with the decks the plan reaches are at most [`MAX_MERGED`] − 1
-    /// (else the indexes are probed one by one, together). Costs 96 bytes per code of
-    /// the union ([`MergedIndex`]), for each such plan.
+    /// some ingress interconnect uses the plan: over the customer decks of those
+    /// interconnects and the decks the plan reaches when they are at most
+    /// [`MAX_MERGED`] − 1, else over the reached decks alone (a customer's deck is then
+    /// looked up beside it); none when the plan reaches more (the indexes are probed one
+    /// by one, together). Costs 96 bytes per code of the union ([`MergedIndex`]), for
+    /// each such plan.
     merged: Option<MergedIndex>,
     /// Deck indexes (of `RoutingTable::decks`) merged: the customer decks first.
     merged_decks: Vec<u32>,
@@ -770,13 +772,19 @@ impl RoutingTable {
                     }
                 }
             }
-            // Merged only for a plan some customer uses (its deck is column 1 and up).
-            let mut merged_decks = sell_decks.get(&p.id).cloned().unwrap_or_default();
-            let used = !merged_decks.is_empty();
+            // Merged only for a plan some customer uses: the customers' decks first, then
+            // the decks the plan reaches; when they do not all fit, the reached decks
+            // alone (each customer's deck is then looked up beside it).
+            let customers = sell_decks.get(&p.id).map_or(&[][..], Vec::as_slice);
+            let used = !customers.is_empty();
+            let mut merged_decks = customers.to_vec();
             for deck in &reach {
                 if !merged_decks.contains(deck) {
                     merged_decks.push(*deck);
                 }
+            }
+            if merged_decks.len() >= MAX_MERGED {
+                merged_decks.clone_from(&reach);
             }
             if reach.len() > MAX_REACH {
                 reach.clear();
@@ -834,9 +842,14 @@ impl RoutingTable {
         self
     }
 
-    /// Whether routing plan `id` is looked up through a merged index.
-    pub fn is_merged(&self, id: i64) -> bool {
-        self.plans.get(&id).is_some_and(|p| p.merged.is_some())
+    /// The indexes routing plan `id`'s merged index holds (the plan's and its decks').
+    #[cfg(test)]
+    fn merged_tables(&self, id: i64) -> Option<usize> {
+        self.plans
+            .get(&id)?
+            .merged
+            .as_ref()
+            .map(MergedIndex::tables)
     }
 
     fn interconnect(&self, id: i64) -> Option<&CompiledInterconnect> {
@@ -1070,20 +1083,26 @@ impl RoutingTable {
         let keys = PrefixKeys::new(b.as_bytes());
         let reach: &[u32] = plan.map_or(&[], |p| &p.reach);
         let mut reach_match = [None; MAX_REACH];
-        let merged = plan.and_then(|p| {
-            let sell_column = p.column(ingress.deck?)?;
-            Some((p, p.merged.as_ref()?, sell_column))
-        });
-        let (sell_match, plan_match) = if let Some((plan, merged, sell_column)) = merged {
+        let merged = plan.and_then(|p| Some((p, p.merged.as_ref()?)));
+        let (sell_match, plan_match) = if let Some((plan, merged)) = merged {
             // Levels 1 and 2 in one table: its slots for every length, then the longest
-            // code's row, which holds every index's longest code.
+            // code's row, which holds every index's longest code (the customer's deck
+            // beside it when it is not merged).
+            let sell_column = ingress.deck.and_then(|deck| plan.column(deck));
             std::hint::black_box(merged.touch(&keys));
+            if sell_column.is_none() {
+                std::hint::black_box(sell_deck.deck.index.touch(&keys));
+            }
             let row = merged.longest_of(&keys);
             let at = |column: Option<usize>| row.zip(column).and_then(|(r, c)| r.get(c));
             for (i, deck) in reach.iter().enumerate() {
                 reach_match[i] = at(plan.column(*deck));
             }
-            (at(Some(sell_column)), at(Some(0)))
+            let sell_match = match sell_column {
+                Some(column) => at(Some(column)),
+                None => sell_deck.deck.index.longest_of(&keys),
+            };
+            (sell_match, at(Some(0)))
         } else {
             // Level 1: the slots of every index (sell deck, plan, the plan's supplier
             // decks).

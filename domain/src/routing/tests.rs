@@ -536,12 +536,10 @@ fn carrier_limits_and_names_are_held_for_the_capacity_step() {
     assert_eq!(t.carrier_name(99), None);
 }
 
-#[test]
-fn the_merged_index_decides_as_the_decks_looked_up_one_by_one() {
-    let merged = RoutingTable::compile(facts()).unwrap();
-    assert!(merged.is_merged(500));
-    let apart = RoutingTable::compile(facts()).unwrap().unmerged();
-    assert!(!apart.is_merged(500));
+/// Every decision of `merged` equals the same table's without its merged indexes, for
+/// numbers around every code of `facts()`, before and at the rates' start, explained or
+/// not. Returns how many were compared.
+fn decides_as_unmerged(merged: &RoutingTable, apart: &RoutingTable) -> usize {
     let before_the_rates = Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap();
     let mut compared = 0;
     for head in [
@@ -564,7 +562,33 @@ fn the_merged_index_decides_as_the_decks_looked_up_one_by_one() {
             }
         }
     }
-    assert_eq!(compared, 160);
+    compared
+}
+
+#[test]
+fn the_merged_index_decides_as_the_decks_looked_up_one_by_one() {
+    let merged = RoutingTable::compile(facts()).unwrap();
+    // The plan, the customer's deck and three suppliers' decks.
+    assert_eq!(merged.merged_tables(500), Some(5));
+    let apart = RoutingTable::compile(facts()).unwrap().unmerged();
+    assert_eq!(apart.merged_tables(500), None);
+    assert_eq!(decides_as_unmerged(&merged, &apart), 160);
+
+    // Seven customers with a deck each use the plan: too many to merge with the
+    // suppliers' decks, so the plan is merged with those alone and each customer's deck
+    // is looked up beside it.
+    let mut f = facts();
+    for k in 0..6_i64 {
+        let mut other = ic(12 + k, 1, Direction::Ingress, (110 + k, 110 + k));
+        other.active = false;
+        f.interconnects.push(other);
+        f.decks
+            .insert(110 + k, deck(110 + k, &[("91", "0.05", "60/60")]));
+    }
+    let merged = RoutingTable::compile(f.clone()).unwrap();
+    assert_eq!(merged.merged_tables(500), Some(4));
+    let apart = RoutingTable::compile(f).unwrap().unmerged();
+    assert_eq!(decides_as_unmerged(&merged, &apart), 160);
 }
 
 #[test]
@@ -582,7 +606,7 @@ fn a_plan_reaching_more_decks_than_a_merged_index_holds_still_routes() {
         f.plans[0].entries.push(entry("9122", service, 1, 100));
     }
     let t = RoutingTable::compile(f).unwrap();
-    assert!(!t.is_merged(500));
+    assert_eq!(t.merged_tables(500), None);
     let d = t.decide(&query("203.0.113.10", "", "912212345678"), &live("100"));
     assert_eq!(d.refusal, None);
     assert_eq!(order(&d)[..3], [60, 61, 62]);
