@@ -909,11 +909,10 @@ impl RoutingTable {
     /// Decides one call (see the module documentation for the steps).
     ///
     /// Built for the call path: the dial-code lookups of the sell deck, the routing plan
-    /// and the suppliers' decks are one lookup in the plan's [`MergedIndex`] (or, for a
-    /// plan that reaches too many decks to merge, issued together so their cache misses
-    /// overlap), and
-    /// text (numbers, URIs, quotes) is made only for the routes offered and, when
-    /// `query.explain`, for the steps.
+    /// and the suppliers' decks are one lookup in the plan's [`MergedIndex`] (for a plan
+    /// that reaches too many decks to merge, they are issued together so their cache
+    /// misses overlap); text (numbers, URIs, quotes) is made only for the routes offered
+    /// and, when `query.explain`, for the steps, inline when short ([`CompactString`]).
     pub fn decide(&self, query: &RouteQuery<'_>, live: &LiveState) -> Decision {
         let mut d = Decision {
             refusal: None,
