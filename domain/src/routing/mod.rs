@@ -1376,22 +1376,21 @@ impl RoutingTable {
         drop(candidates);
         d.b_number = b;
         // Words for a refusal or an explanation only (a routed call needs none).
-        let prefix_text = || {
+        // What the plan's entries matched, appended to `out`: "every destination" or
+        // "prefix 9198".
+        let push_prefix_text = |out: &mut String| {
             if matched == 0 {
-                "every destination".to_owned()
+                out.push_str("every destination");
             } else {
-                format!("prefix {}", &d.b_number[..matched])
+                out.push_str("prefix ");
+                out.push_str(&d.b_number[..matched]);
             }
         };
         if d.routes.is_empty() {
             let (code, reason) = if d.excluded.is_empty() {
-                (
-                    404,
-                    format!(
-                        "no route: the routing plan has no supplier for {}",
-                        prefix_text()
-                    ),
-                )
+                let mut reason = String::from("no route: the routing plan has no supplier for ");
+                push_prefix_text(&mut reason);
+                (404, reason)
             } else {
                 (503, {
                     use std::fmt::Write;
@@ -1399,12 +1398,7 @@ impl RoutingTable {
                     // for each supplier).
                     let mut reason = String::with_capacity(128 + 160 * d.excluded.len());
                     reason.push_str("no route left: every supplier the routing plan lists for ");
-                    if matched == 0 {
-                        reason.push_str("every destination");
-                    } else {
-                        reason.push_str("prefix ");
-                        reason.push_str(&d.b_number[..matched]);
-                    }
+                    push_prefix_text(&mut reason);
                     reason.push_str(" was excluded (");
                     for (i, e) in d.excluded.iter().enumerate() {
                         if i > 0 {
@@ -1421,16 +1415,13 @@ impl RoutingTable {
             return d.refuse("routes", code, reason);
         }
         if query.explain {
-            d.step(
-                "routes",
-                true,
-                format!(
-                    "{} route(s) by {} for {}",
-                    d.routes.len(),
-                    plan.plan.strategy.label(),
-                    prefix_text()
-                ),
+            let mut detail = format!(
+                "{} route(s) by {} for ",
+                d.routes.len(),
+                plan.plan.strategy.label()
             );
+            push_prefix_text(&mut detail);
+            d.step("routes", true, detail);
         }
         d
     }
